@@ -1,0 +1,116 @@
+"""Search settings: defaults, a TOML file and command-line flags merged into one checked dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasbench.errors import UsageError
+
+OBJECTIVES = {"acc": "maximize", "macs": "minimize", "latency": "minimize", "params": "minimize"}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class SearchSettings:
+    """Everything that defines a search; stored with the study so a rerun can be checked against it."""
+
+    space: str = "mobilenet"
+    trials: int = 200
+    storage: str = "sqlite:///nasbench.db"
+    study_name: str | None = None  # default: "<space>_<dataset>"
+    dataset: str = "digits"
+    data_dir: str = "data"
+    epochs: int | None = None  # None: the dataset's default recipe
+    image_size: int | None = None
+    batch_size: int | None = None
+    train_fraction: float = 1.0
+    sampler: str | None = None  # None: the harness default for the space and objectives
+    objectives: list[str] = field(default_factory=lambda: ["acc", "macs"])
+    max_macs: float | None = None
+    max_params: float | None = None
+    max_latency_ms: float | None = None
+    device: str = "auto"
+    seed: int = 0
+    workers: int = 1
+    devices: list[str] | None = None
+    benchmark: str | None = None  # tabular benchmark file: answers accuracy instead of training
+    pruning: bool = True
+
+    def __post_init__(self) -> None:
+        if self.study_name is None:
+            self.study_name = f"{self.space}_{self.dataset}".replace(":", "_").replace("/", "_")
+
+
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(SearchSettings))
+
+
+def parse_objectives(value: str | list[str]) -> list[str]:
+    """'acc,macs' -> ['acc', 'macs'], checked: accuracy first, no repeats, known names only."""
+    names = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown or not names:
+        raise UsageError(
+            f"unknown objective(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(OBJECTIVES)}"
+        )
+    if len(set(names)) != len(names):
+        raise UsageError(f"objective listed twice in {','.join(names)}")
+    if names[0] != "acc":
+        raise UsageError("the first objective must be acc (accuracy), e.g. --objectives acc,macs")
+    return names
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a settings file; unknown keys are rejected with the list of valid ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"config file {str(path)!r} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    data = {key.replace("-", "_"): value for key, value in data.items()}
+    unknown = sorted(set(data) - set(SETTING_NAMES))
+    if unknown:
+        raise UsageError(
+            f"unknown key(s) {', '.join(unknown)} in {path}; valid keys: {', '.join(SETTING_NAMES)}"
+        )
+    return data
+
+
+def make_settings(config_file: str | None, flags: dict[str, Any]) -> SearchSettings:
+    """Defaults < TOML file < flags that were given (None means not given)."""
+    values: dict[str, Any] = read_toml(config_file) if config_file else {}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    if "objectives" in values:
+        values["objectives"] = parse_objectives(values["objectives"])
+    if isinstance(values.get("devices"), str):
+        values["devices"] = [d.strip() for d in values["devices"].split(",") if d.strip()]
+    settings = SearchSettings(**values)
+    _check(settings)
+    return settings
+
+
+def _check(s: SearchSettings) -> None:
+    for name in ("trials", "workers"):
+        value = getattr(s, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("epochs", "image_size", "batch_size"):
+        value = getattr(s, name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise UsageError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("max_macs", "max_params", "max_latency_ms"):
+        value = getattr(s, name)
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            raise UsageError(f"{name} must be a positive number, got {value!r}")
+    if not (isinstance(s.train_fraction, (int, float)) and 0 < s.train_fraction <= 1):
+        raise UsageError(f"train_fraction must be in (0, 1], got {s.train_fraction!r}")
+    if s.device not in DEVICES:
+        raise UsageError(f"device must be one of {', '.join(DEVICES)}, got {s.device!r}")
+    if not isinstance(s.seed, int):
+        raise UsageError(f"seed must be an integer, got {s.seed!r}")
+    parse_objectives(s.objectives)

@@ -1,0 +1,438 @@
+"""The search: an Optuna study whose trials sample an arch, measure it, train its proxy and store a row."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm import tqdm
+
+from nasbench import samplers, store
+from nasbench.config import OBJECTIVES, SearchSettings
+from nasbench.data import load_dataset
+from nasbench.early_stop import FinishedCurve, hopeless_reason
+from nasbench.errors import UsageError
+from nasbench.evaluate import (
+    build_for,
+    measure_cost,
+    protocol_hash,
+    resolve_device,
+    train_proxy,
+)
+from nasbench.spaces import ArchError, arch_hash, load_space
+from nasbench.train import TrainingDiverged, default_train_config
+
+COST_OBJECTIVES = {"macs": "macs", "params": "params", "latency": "latency_ms"}
+HEARTBEAT_INTERVAL_S = 10
+GRACE_PERIOD_S = 40
+COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+# Settings that define what a study measures: a rerun must not change them.
+PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark")
+
+
+class TrialFailed(Exception):
+    """A trial that could not produce a result; the message is stored as its reason."""
+
+
+def trial_seed(study_seed: int, trial_number: int) -> int:
+    """Per-trial seed derived from the study seed and the trial number."""
+    return int(np.random.SeedSequence([study_seed, trial_number]).generate_state(1)[0])
+
+
+def make_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage on our URL, with heartbeats so a dead worker's trial is failed."""
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    return optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
+        heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        grace_period=GRACE_PERIOD_S,
+        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2),
+    )
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count towards --trials: finished ones, except those stopped by Ctrl-C."""
+    trials = study.get_trials(deepcopy=False, states=COUNTED_STATES)
+    return sum(1 for t in trials if not t.user_attrs.get("interrupted"))
+
+
+class Search:
+    """One worker's view of a study: the data, the recipe, and the objective Optuna calls."""
+
+    def __init__(self, settings: SearchSettings):
+        self.settings = settings
+        self.space = load_space(settings.space)
+        self.objectives = list(settings.objectives)
+        self.device = resolve_device(settings.device)
+        store.check_storage(settings.storage, create=True)
+        self.data = load_dataset(
+            settings.dataset,
+            data_dir=settings.data_dir,
+            image_size=settings.image_size,
+            train_fraction=settings.train_fraction,
+            seed=0,
+        )
+        overrides = dict(getattr(self.space, "TRAIN_DEFAULTS", {}))
+        if settings.epochs is not None:
+            overrides["epochs"] = settings.epochs
+        if settings.batch_size is not None:
+            overrides["batch_size"] = settings.batch_size
+        self.recipe = default_train_config(self.data.name, overrides)
+        self.benchmark = None
+        extra: dict[str, Any] = {"space": settings.space}
+        if settings.benchmark:
+            from nasbench.tabular import load_benchmark
+
+            self.benchmark = load_benchmark(settings.benchmark)
+            extra["benchmark"] = self.benchmark.fingerprint
+        self.protocol = protocol_hash(self.data, self.recipe, extra)
+        self.limits = {
+            "macs": settings.max_macs,
+            "params": settings.max_params,
+            "latency_ms": settings.max_latency_ms,
+        }
+        self.active_limits = {k: v for k, v in self.limits.items() if v is not None}
+        self._finished_curves: list[FinishedCurve] = []
+
+    # ---- study ------------------------------------------------------------------------------
+
+    def open_study(self) -> optuna.Study:
+        s = self.settings
+        sampler_name = s.sampler or samplers.default_sampler_name(self.space, len(self.objectives))
+        constraints = self.constraints if self.active_limits else None
+        sampler = samplers.make_sampler(
+            sampler_name,
+            seed=s.seed,
+            n_objectives=len(self.objectives),
+            constraints_func=constraints,
+            space=self.space,
+        )
+        pruner = (
+            optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+            if s.pruning and len(self.objectives) == 1
+            else optuna.pruners.NopPruner()
+        )
+        store.ensure_schema(s.storage)
+        study = optuna.create_study(
+            storage=make_storage(s.storage),
+            study_name=s.study_name,
+            directions=[OBJECTIVES[o] for o in self.objectives],
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
+        self._check_or_record_settings(study, sampler_name)
+        return study
+
+    def _check_or_record_settings(self, study: optuna.Study, sampler_name: str) -> None:
+        recorded = study.user_attrs.get("settings")
+        current = self.study_attrs(sampler_name)
+        if recorded is None:
+            if study.get_trials(deepcopy=False):
+                raise UsageError(
+                    f"study {self.settings.study_name!r} exists but was not made by nasbench search"
+                )
+            for key, value in current.items():
+                study.set_user_attr(key, value)
+            return
+        for key in PROTOCOL_SETTINGS:
+            if recorded.get(key) != current["settings"].get(key):
+                raise UsageError(
+                    f"study {self.settings.study_name!r} was run with {key}={recorded.get(key)!r}, "
+                    f"not {current['settings'].get(key)!r}; keep its settings or pick another --study-name"
+                )
+        if study.user_attrs.get("protocol_hash") != self.protocol:
+            raise UsageError(
+                f"study {self.settings.study_name!r} was run under another training protocol "
+                f"(epochs, image size, batch size or recipe); keep its settings or pick another --study-name"
+            )
+
+    def study_attrs(self, sampler_name: str) -> dict[str, Any]:
+        import torch
+
+        settings = dataclasses.asdict(self.settings)
+        settings.pop("storage")
+        return {
+            "settings": settings,
+            "protocol_hash": self.protocol,
+            "recipe": dataclasses.asdict(self.recipe),
+            "space": self.settings.space,
+            "dataset": self.data.name,
+            "image_size": self.data.image_size,
+            "epochs": self.recipe.epochs,
+            "batch_size": self.recipe.batch_size,
+            "objectives": self.objectives,
+            "sampler": sampler_name,
+            "device": self.device,
+            "torch_version": torch.__version__,
+            "optuna_version": optuna.__version__,
+            "code_version": store.code_version(),
+        }
+
+    def constraints(self, trial: FrozenTrial) -> list[float]:
+        """Optuna's constraint values: <= 0 is feasible."""
+        return trial.user_attrs.get("constraints", [0.0] * len(self.active_limits))
+
+    # ---- one trial --------------------------------------------------------------------------
+
+    def objective(self, trial: optuna.Trial) -> tuple[float, ...] | float:
+        started = datetime.now(UTC)
+        seed = trial_seed(self.settings.seed, trial.number)
+        row: dict[str, Any] = {
+            "study_name": self.settings.study_name,
+            "trial_number": trial.number,
+            "source": "search",
+            "name": f"trial {trial.number}",
+            "space": self.settings.space,
+            "protocol_hash": self.protocol,
+            "dataset": self.data.name,
+            "image_size": self.data.image_size,
+            "batch_size": self.recipe.batch_size,
+            "seed": seed,
+            "code_version": store.code_version(),
+            "started_at": started,
+        }
+        try:
+            values, status = self._evaluate(trial, seed, row)
+        except KeyboardInterrupt:
+            trial.set_user_attr("interrupted", True)
+            raise
+        except optuna.TrialPruned:
+            self._finish(trial, row, "pruned")
+            raise
+        except (TrialFailed, ArchError, TrainingDiverged) as err:
+            self._finish(trial, row, "failed", str(err))
+            raise TrialFailed(str(err)) from None
+        except Exception as err:  # a bad arch must never stop the sweep
+            reason = f"{type(err).__name__}: {err}"
+            self._finish(trial, row, "failed", reason)
+            raise TrialFailed(reason) from None
+        self._finish(trial, row, status)
+        return values[0] if len(values) == 1 else values
+
+    def _finish(self, trial: optuna.Trial, row: dict[str, Any], status: str, error: str | None = None):
+        row["status"] = status
+        row["error"] = error
+        row["finished_at"] = datetime.now(UTC)
+        if error:
+            trial.set_user_attr("error", error)
+        trial.set_user_attr("status", status)
+        store.write_result(self.settings.storage, _row_columns(row))
+
+    def _evaluate(self, trial: optuna.Trial, seed: int, row: dict[str, Any]):
+        arch = self.space.suggest(trial)
+        row["arch"] = arch
+        row["arch_hash"] = arch_hash(arch)
+        trial.set_user_attr("arch_hash", row["arch_hash"])
+        self.space.validate(arch)
+
+        previous = store.find_result(
+            self.settings.storage, arch_hash=row["arch_hash"], protocol_hash=self.protocol
+        )
+        if previous is not None:
+            values = self._reuse(trial, previous, row)
+            violations = self._check_limits(trial, row)
+            if violations:
+                row.update(error=violations, val_acc=0.0)
+                return self._values(row), "infeasible"
+            return values, "reused"
+
+        model = build_for(self.space, arch, self.data)
+        row.update(measure_cost(model, self.data, device=self.device, latency=True))
+        violations = self._check_limits(trial, row)
+        if violations:
+            row["error"] = violations
+            row["val_acc"] = 0.0
+            return self._values(row), "infeasible"
+
+        if self.benchmark is not None:
+            row.update(self.benchmark.lookup(arch))
+            row.update(train_s=0.0, epochs=None)
+        else:
+            curve: list[float] = []
+            costs = [float(row[COST_OBJECTIVES[o]]) for o in self.objectives[1:]]
+
+            def on_epoch(epoch: int, val_acc: float) -> bool:
+                curve.append(val_acc)
+                trial.set_user_attr("val_acc_curve", curve)
+                return self._should_stop(trial, epoch, val_acc, costs)
+
+            row.update(
+                train_proxy(model, self.data, self.recipe, device=self.device, seed=seed,
+                            on_epoch=on_epoch)
+            )
+            if row.pop("stopped_early"):
+                row["error"] = trial.user_attrs.get("stop_reason", "stopped early")
+                raise optuna.TrialPruned(row["error"])
+        values = self._values(row)
+        if any(not math.isfinite(v) for v in values):
+            raise TrialFailed(f"objective values are not finite: {values}")
+        return values, "complete"
+
+    def _reuse(self, trial: optuna.Trial, previous: dict[str, Any], row: dict[str, Any]):
+        for key in (*COST_COLUMNS_REUSED, "val_acc", "test_acc", "train_loss", "epochs"):
+            row[key] = previous.get(key)
+        row["reused_from"] = previous.get("trial_number")
+        row["train_s"] = 0.0
+        row["error"] = (
+            f"reused the result of {previous.get('study_name')} trial {previous.get('trial_number')}"
+        )
+        return self._values(row)
+
+    def _check_limits(self, trial: optuna.Trial, row: dict[str, Any]) -> str | None:
+        """Record Optuna's constraint values and describe the violated hard limits, if any."""
+        if not self.active_limits:
+            return None
+        values, broken = [], []
+        for column, limit in self.active_limits.items():
+            value = row.get(column)
+            if value is None:
+                values.append(0.0)
+                continue
+            values.append(float(value) - float(limit))
+            if value > limit:
+                broken.append(f"{column} {value:,.4g} > limit {limit:,.4g}")
+        trial.set_user_attr("constraints", values)
+        return "; ".join(broken) or None
+
+    def _values(self, row: dict[str, Any]) -> tuple[float, ...]:
+        out = [float(row["val_acc"])]
+        for name in self.objectives[1:]:
+            out.append(float(row[COST_OBJECTIVES[name]]))
+        return tuple(out)
+
+    def _should_stop(self, trial: optuna.Trial, epoch: int, val_acc: float, costs: list[float]):
+        if not self.settings.pruning:
+            return False
+        if len(self.objectives) == 1:
+            trial.report(val_acc, epoch)
+            if trial.should_prune():
+                trial.set_user_attr(
+                    "stop_reason",
+                    f"pruned at epoch {epoch + 1} by the median rule (val_acc {val_acc:.1f}%)",
+                )
+                return True
+            return False
+        reason = hopeless_reason(epoch, val_acc, costs, self._finished_curves, self.recipe.epochs)
+        if reason:
+            trial.set_user_attr("stop_reason", reason)
+            return True
+        return False
+
+    def refresh_finished_curves(self, study: optuna.Study) -> None:
+        """Curves of the study's complete trials, for the multi-objective stopping rule."""
+        curves = []
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            curve = t.user_attrs.get("val_acc_curve")
+            if curve and t.values and len(t.values) == len(self.objectives):
+                curves.append(FinishedCurve(tuple(curve), tuple(t.values[1:])))
+        self._finished_curves = curves
+
+
+COST_COLUMNS_REUSED = (
+    "params", "macs", "uncounted_ops", "latency_ms", "latency_iqr_ms", "latency_repeats",
+    "latency_batch_size", "peak_memory_mb", "device", "device_name", "dtype", "threads",
+    "torch_version", "cuda_version", "images_per_s",
+)  # fmt: skip
+
+
+def _row_columns(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("stopped_early",)}
+
+
+# ---- the command -----------------------------------------------------------------------------
+
+
+def run_search(settings: SearchSettings) -> int:
+    """Run (or resume) a study until it holds settings.trials counted trials."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    search = Search(settings)
+    study = search.open_study()
+    done = counted_trials(study)
+    if done >= settings.trials:
+        print(
+            f"study {settings.study_name!r} already has {done} of {settings.trials} trials; "
+            f"raise --trials to run more",
+            file=sys.stderr,
+        )
+        return 0
+    progress = Progress(study, settings.trials, done, search.objectives)
+
+    def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+        search.refresh_finished_curves(study)
+        progress.update(trial)
+        if counted_trials(study) >= settings.trials:
+            study.stop()
+
+    search.refresh_finished_curves(study)
+    try:
+        study.optimize(
+            search.objective,
+            n_trials=settings.trials - done,
+            callbacks=[after_trial],
+            catch=(TrialFailed,),
+            gc_after_trial=False,
+        )
+    except KeyboardInterrupt:
+        progress.close()
+        finished = counted_trials(study)
+        print(
+            f"nasbench: interrupted; study {settings.study_name!r} holds {finished} of "
+            f"{settings.trials} trials; rerun the same command to complete it",
+            file=sys.stderr,
+        )
+        return 130
+    progress.close()
+    print(progress.summary(), file=sys.stderr)
+    return 0
+
+
+class Progress:
+    """A progress bar: trials done, best accuracy, Pareto-front size and time left."""
+
+    def __init__(self, study: optuna.Study, total: int, done: int, objectives: list[str]):
+        self.study = study
+        self.objectives = objectives
+        self.started = time.monotonic()
+        self.bar = tqdm(total=total, initial=done, desc=study.study_name, unit="trial",
+                        file=sys.stderr, dynamic_ncols=True)
+        self.failures = 0
+
+    def update(self, trial: FrozenTrial) -> None:
+        if trial.user_attrs.get("interrupted"):
+            return
+        status = trial.user_attrs.get("status", trial.state.name.lower())
+        if status == "failed":
+            self.failures += 1
+            self.bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('error', '')}")
+        self.bar.set_postfix_str(self._postfix(), refresh=False)
+        self.bar.update(1)
+
+    def _postfix(self) -> str:
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        feasible = [t for t in complete if t.user_attrs.get("status") != "infeasible"]
+        if not feasible:
+            return f"failed={self.failures}"
+        best = max(t.values[0] for t in feasible)
+        text = f"best_acc={best:.1f}%"
+        if len(self.objectives) > 1:
+            text += f" front={len(self.study.best_trials)}"
+        if self.failures:
+            text += f" failed={self.failures}"
+        return text
+
+    def summary(self) -> str:
+        return f"{self.study.study_name}: {self._postfix()} in {time.monotonic() - self.started:.0f} s"
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,167 @@
+"""The search-space contract: load_space(name), arch hashing, arch resolution and validation helpers.
+
+A space is a module in the `search_spaces` package that defines:
+
+    NAME: str
+    REFERENCE_ARCHS: dict[str, dict]          # known architectures, usable as "SPACE:NAME"
+    suggest(trial) -> dict                     # every parameter sampled unconditionally
+    validate(arch) -> None                     # raises ArchError (a ValueError) naming the bad field
+    build(arch, num_classes, in_channels, image_size) -> torch.nn.Module
+
+and optionally TRAIN_DEFAULTS: dict (recipe overrides, e.g. AdamW for transformers).
+An architecture is a plain JSON dict; its id is a hash of its canonical JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pkgutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from nasbench.errors import UsageError
+
+REQUIRED_ATTRIBUTES = ("NAME", "REFERENCE_ARCHS", "suggest", "validate", "build")
+
+
+class ArchError(UsageError, ValueError):
+    """An architecture that cannot be built; the message names the field and the allowed values."""
+
+
+class SpaceError(UsageError, ValueError):
+    """An unknown space name or a malformed architecture reference."""
+
+
+def space_names() -> list[str]:
+    """Names of the spaces shipped in the `search_spaces` package (modules defining NAME)."""
+    import search_spaces
+
+    names = []
+    for info in pkgutil.iter_modules(search_spaces.__path__):
+        if not info.name.startswith("_"):
+            names.append(info.name)
+    return sorted(names)
+
+
+def load_space(name: str) -> ModuleType:
+    """Return the space module called `name`, or raise SpaceError listing the valid names."""
+    valid = space_names()
+    if name not in valid:
+        raise SpaceError(f"unknown space {name!r}; valid spaces: {', '.join(valid)}")
+    module = importlib.import_module(f"search_spaces.{name}")
+    missing = [attr for attr in REQUIRED_ATTRIBUTES if not hasattr(module, attr)]
+    if missing:
+        raise SpaceError(f"space {name!r} does not define {', '.join(missing)}")
+    return module
+
+
+def canonical_json(arch: dict[str, Any]) -> str:
+    """The canonical JSON text of an arch: sorted keys, no whitespace."""
+    return json.dumps(arch, sort_keys=True, separators=(",", ":"))
+
+
+def arch_hash(arch: dict[str, Any]) -> str:
+    """A stable 16-hex-digit id of an arch, from the SHA-256 of its canonical JSON."""
+    return hashlib.sha256(canonical_json(arch).encode()).hexdigest()[:16]
+
+
+def resolve_arch(spec: str) -> tuple[ModuleType, dict[str, Any], str]:
+    """Turn "SPACE:NAME" (a reference arch) or "SPACE:FILE.json" into (space, validated arch, label)."""
+    if ":" not in spec:
+        raise SpaceError(f"{spec!r} is not SPACE:NAME or SPACE:FILE.json")
+    space_name, ref = spec.split(":", 1)
+    space = load_space(space_name)
+    if ref in space.REFERENCE_ARCHS:
+        arch = dict(space.REFERENCE_ARCHS[ref])
+        label = f"{space_name}:{ref}"
+    elif ref.endswith(".json") or Path(ref).exists():
+        arch = read_arch_file(ref)
+        label = f"{space_name}:{Path(ref).stem}"
+    else:
+        known = ", ".join(sorted(space.REFERENCE_ARCHS)) or "none"
+        raise SpaceError(
+            f"{ref!r} is neither a reference arch of space {space_name!r} ({known}) nor a JSON file"
+        )
+    space.validate(arch)
+    return space, arch, label
+
+
+def read_arch_file(path: str | Path) -> dict[str, Any]:
+    """Read an arch dict from a JSON file, with a one-line error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpaceError(f"arch file {str(path)!r} does not exist")
+    try:
+        arch = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SpaceError(f"arch file {str(path)!r} is not valid JSON: {err}") from None
+    if not isinstance(arch, dict):
+        raise SpaceError(f"arch file {str(path)!r} must hold a JSON object, not {type(arch).__name__}")
+    return arch
+
+
+# ---- validation helpers used by the spaces -------------------------------------------------
+
+
+def check_keys(arch: dict[str, Any], expected: Iterable[str]) -> None:
+    """Reject missing and unknown fields."""
+    if not isinstance(arch, dict):
+        raise ArchError(f"an arch must be a dict, not {type(arch).__name__}")
+    expected = list(expected)
+    missing = [k for k in expected if k not in arch]
+    if missing:
+        raise ArchError(f"arch is missing field(s) {', '.join(missing)}")
+    unknown = sorted(set(arch) - set(expected))
+    if unknown:
+        raise ArchError(
+            f"arch has unknown field(s) {', '.join(unknown)}; fields are {', '.join(expected)}"
+        )
+
+
+def check_choice(arch: dict[str, Any], field: str, allowed: Sequence[Any]) -> None:
+    """The field must be one of `allowed`."""
+    value = arch[field]
+    if not _is_among(value, allowed):
+        raise ArchError(f"{field}={value!r} is not allowed; choose one of {list(allowed)}")
+
+
+def check_stage_list(
+    arch: dict[str, Any], field: str, length: int, allowed: Sequence[Any] | None = None
+) -> None:
+    """The field must be a list of `length` values, each one of `allowed` (when given)."""
+    values = arch[field]
+    if not isinstance(values, list) or len(values) != length:
+        raise ArchError(f"{field} must be a list of {length} values, got {values!r}")
+    if allowed is not None:
+        for i, value in enumerate(values):
+            if not _is_among(value, allowed):
+                raise ArchError(
+                    f"{field}[{i}]={value!r} is not allowed; choose one of {list(allowed)}"
+                )
+
+
+def check_range(arch: dict[str, Any], field: str, low: float, high: float) -> None:
+    """The field must be a number in [low, high]."""
+    value = arch[field]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ArchError(f"{field}={value!r} must be a number between {low} and {high}")
+
+
+def _is_among(value: Any, allowed: Sequence[Any]) -> bool:
+    # bool is an int in Python: True must not pass for 1 nor 1 for True
+    return any(value == a and type(value) is type(a) or _same_number(value, a) for a in allowed)
+
+
+def _same_number(value: Any, allowed: Any) -> bool:
+    numbers = (int, float)
+    return (
+        isinstance(value, numbers)
+        and isinstance(allowed, numbers)
+        and not isinstance(value, bool)
+        and not isinstance(allowed, bool)
+        and value == allowed
+    )

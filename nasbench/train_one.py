@@ -1,0 +1,49 @@
+"""`nasbench train`: train one architecture with the proxy recipe and print its metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasbench.data import load_dataset
+from nasbench.evaluate import build_for, measure_cost, resolve_device, train_proxy
+from nasbench.output import print_records
+from nasbench.spaces import arch_hash, resolve_arch
+from nasbench.train import default_train_config, evaluate
+
+
+def run_train(
+    space_name: str,
+    arch_spec: str,
+    *,
+    dataset: str = "digits",
+    data_dir: str | None = None,
+    epochs: int | None = None,
+    image_size: int | None = None,
+    batch_size: int | None = None,
+    train_fraction: float = 1.0,
+    device: str = "auto",
+    seed: int = 0,
+    output_format: str = "table",
+) -> int:
+    """Train `arch_spec` (a JSON file or a reference name of the space) and print its metrics."""
+    space, arch, label = resolve_arch(f"{space_name}:{arch_spec}")
+    device = resolve_device(device)
+    data = load_dataset(dataset, data_dir=data_dir or "data", image_size=image_size,
+                        train_fraction=train_fraction, seed=0)
+    overrides: dict[str, Any] = dict(getattr(space, "TRAIN_DEFAULTS", {}))
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    recipe = default_train_config(data.name, overrides)
+    model = build_for(space, arch, data)
+    record: dict[str, Any] = {"name": label, "arch_hash": arch_hash(arch), "dataset": data.name}
+    record.update(measure_cost(model, data, device=device, latency=True))
+    metrics = train_proxy(model, data, recipe, device=device, seed=seed)
+    metrics.pop("stopped_early")
+    record.update(metrics)
+    if data.test_x is not None:
+        record["test_acc"] = evaluate(model, data.test_x, data.test_y, recipe.batch_size, device)
+    record.pop("uncounted_ops", None)
+    print_records([record], output_format)
+    return 0

@@ -1,0 +1,1 @@
+"""Search spaces: one module per space, each following the contract in nasbench.spaces."""

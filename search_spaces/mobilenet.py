@@ -1,0 +1,162 @@
+"""Space `mobilenet`: seven inverted-residual (MBConv) stages with per-stage depth, expansion, kernel,
+squeeze-excite and activation, and widths set by one width multiplier.
+
+An arch is a plain dict:
+
+    width_mult      float            channels = make_divisible(base * width_mult, 8) for the stem (32)
+                                     and the stages (16, 24, 32, 64, 96, 160, 320), as torchvision
+    depths          list of 7 ints   blocks per stage
+    expand_ratios   list of 7 ints   hidden width of a block = its input width x ratio
+    kernel_sizes    list of 7 ints   depthwise kernel, 3/5/7
+    se              list of 7 bools  squeeze-excite after the depthwise convolution (MobileNetV3's)
+    activations     list of 7 names  relu / hardswish (relu6 also valid: MobileNetV2)
+    last_channels   int              width of the 1x1 conv before pooling; 0 leaves it out
+    dropout         float            dropout of the head
+
+The stem uses the first stage's activation and the last 1x1 conv the last stage's.
+
+Small-input rule (nasbench.layers.stride2_slots): the network has five places that may halve the
+resolution: the stem and the first block of stages 2, 3, 4 and 6 (MobileNetV2's pattern). It takes as
+many stride-2 steps as keep the final map at least 4x4, given to the last of those places: 224x224
+-> all five (7x7, exactly MobileNetV2), 32x32 and 28x28 -> stages 3, 4, 6 (stem stride 1, 4x4),
+8x8 -> stage 6 only (4x4).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from torch import nn
+
+from nasbench.layers import (
+    ClassificationModel,
+    InvertedResidual,
+    conv_bn_act,
+    init_cnn_weights,
+    make_divisible,
+    stride2_slots,
+)
+from nasbench.spaces import ArchError, check_choice, check_keys, check_range, check_stage_list
+
+NAME = "mobilenet"
+NUM_STAGES = 7
+STEM_WIDTH = 32
+STAGE_WIDTHS = (16, 24, 32, 64, 96, 160, 320)
+# 0-based indices of stages 2, 3, 4 and 6, whose first block may have stride 2
+DOWNSAMPLING_STAGES = (1, 2, 3, 5)
+FIELDS = (
+    "width_mult",
+    "depths",
+    "expand_ratios",
+    "kernel_sizes",
+    "se",
+    "activations",
+    "last_channels",
+    "dropout",
+)
+
+# what validate accepts
+DEPTHS = list(range(1, 9))
+EXPAND_RATIOS = [1, 2, 3, 4, 6]
+KERNEL_SIZES = [3, 5, 7]
+SE = [False, True]
+ACTIVATIONS = ["relu", "hardswish", "relu6"]
+MAX_LAST_CHANNELS = 4096
+
+# what suggest samples: proxies small enough to train in seconds on 8x8-32x32 images on a CPU
+SUGGEST = {
+    "width_mult": [0.25, 0.35, 0.5, 0.75, 1.0],
+    "depths": [1, 2, 3],
+    "expand_ratios": [1, 3, 6],
+    "kernel_sizes": [3, 5, 7],
+    "se": [False, True],
+    "activations": ["relu", "hardswish"],
+    "last_channels": [0, 256, 512, 1024],
+    "dropout": [0.0, 0.1, 0.2],
+}
+PER_STAGE = ("depths", "expand_ratios", "kernel_sizes", "se", "activations")
+
+REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
+    "mobilenet_v2": {
+        "width_mult": 1.0,
+        "depths": [1, 2, 3, 4, 3, 3, 1],
+        "expand_ratios": [1, 6, 6, 6, 6, 6, 6],
+        "kernel_sizes": [3] * 7,
+        "se": [False] * 7,
+        "activations": ["relu6"] * 7,
+        "last_channels": 1280,
+        "dropout": 0.2,
+    },
+}
+
+
+def suggest(trial: Any) -> dict[str, Any]:
+    """Sample every field unconditionally (per-stage fields as `field_i`) from an Optuna trial."""
+    arch: dict[str, Any] = {}
+    for field in FIELDS:
+        if field in PER_STAGE:
+            arch[field] = [
+                trial.suggest_categorical(f"{field}_{i}", SUGGEST[field]) for i in range(NUM_STAGES)
+            ]
+        else:
+            arch[field] = trial.suggest_categorical(field, SUGGEST[field])
+    return arch
+
+
+def validate(arch: dict[str, Any]) -> None:
+    """Raise ArchError naming the first bad field and its allowed values."""
+    check_keys(arch, FIELDS)
+    check_range(arch, "width_mult", 0.1, 4.0)
+    check_stage_list(arch, "depths", NUM_STAGES, DEPTHS)
+    check_stage_list(arch, "expand_ratios", NUM_STAGES, EXPAND_RATIOS)
+    check_stage_list(arch, "kernel_sizes", NUM_STAGES, KERNEL_SIZES)
+    check_stage_list(arch, "se", NUM_STAGES, SE)
+    check_stage_list(arch, "activations", NUM_STAGES, ACTIVATIONS)
+    last = arch["last_channels"]
+    if isinstance(last, bool) or not isinstance(last, int) or not 0 <= last <= MAX_LAST_CHANNELS:
+        raise ArchError(
+            f"last_channels={last!r} must be an integer from 0 (no last conv) to {MAX_LAST_CHANNELS}"
+        )
+    check_range(arch, "dropout", 0.0, 0.9)
+
+
+def build(
+    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+) -> ClassificationModel:
+    """Build the arch as backbone (stem, 7 stages, last 1x1 conv) -> global pooling -> head."""
+    validate(arch)
+    stem_stride, *stage_strides = stride2_slots(image_size, 1 + len(DOWNSAMPLING_STAGES))
+    first_stride = dict(zip(DOWNSAMPLING_STAGES, stage_strides, strict=True))
+    activations = arch["activations"]
+
+    width = make_divisible(STEM_WIDTH * arch["width_mult"])
+    parts: OrderedDict[str, nn.Module] = OrderedDict(
+        stem=conv_bn_act(in_channels, width, 3, stem_stride, activation=activations[0])
+    )
+    for i in range(NUM_STAGES):
+        out_width = make_divisible(STAGE_WIDTHS[i] * arch["width_mult"])
+        blocks = []
+        for j in range(arch["depths"][i]):
+            stride = first_stride.get(i, 1) if j == 0 else 1
+            blocks.append(
+                InvertedResidual(
+                    width,
+                    out_width,
+                    stride,
+                    expand_ratio=arch["expand_ratios"][i],
+                    kernel_size=arch["kernel_sizes"][i],
+                    se=arch["se"][i],
+                    activation=activations[i],
+                )
+            )
+            width = out_width
+        parts[f"stage{i + 1}"] = nn.Sequential(*blocks)
+    if arch["last_channels"]:
+        parts["last_conv"] = conv_bn_act(width, arch["last_channels"], 1, activation=activations[-1])
+        width = arch["last_channels"]
+
+    backbone = nn.Sequential(parts)
+    model = ClassificationModel(backbone, width, num_classes, dropout=arch["dropout"])
+    init_cnn_weights(model)
+    return model
