@@ -82,7 +82,7 @@ class WindowAttention(nn.Module):
         """The learned bias added to the attention logits: (heads, M*M, M*M)."""
         n = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index]
-        return bias.view(n, n, self.num_heads).permute(2, 0, 1)
+        return bias.reshape(n, n, self.num_heads).permute(2, 0, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, dim = x.shape
@@ -97,7 +97,7 @@ class WindowAttention(nn.Module):
             x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
 
         nh, nw = hp // mh, wp // mw
-        windows = x.view(b, nh, mh, nw, mw, dim).permute(0, 1, 3, 2, 4, 5)
+        windows = x.reshape(b, nh, mh, nw, mw, dim).permute(0, 1, 3, 2, 4, 5)
         windows = windows.reshape(b * nh * nw, mh * mw, dim)
         qkv = self.qkv(windows).reshape(b * nh * nw, mh * mw, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
@@ -110,7 +110,7 @@ class WindowAttention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype), dropout_p=dropout)
         out = self.proj(out.transpose(1, 2).reshape(b * nh * nw, mh * mw, dim))
 
-        out = out.view(b, nh, nw, mh, mw, dim).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, dim)
+        out = out.reshape(b, nh, nw, mh, mw, dim).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, dim)
         if any(shift):
             out = torch.roll(out, shifts=shift, dims=(1, 2))
         return out[:, :h, :w, :].contiguous()

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profile", help="params, MACs and latency of models")
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="torchvision model name, SPACE:NAME or SPACE:FILE.json")
-    p.add_argument("--input-size", type=_positive_int, default=224)
+    p.add_argument("--input-size", type=_positive_int, default=None,
+                   help="input side in pixels (default: each torchvision model's weights crop "
+                        "size; 224 for SPACE archs)")
     p.add_argument("--batch-size", type=_positive_int, default=1)
     p.add_argument("--num-classes", type=_positive_int, default=None,
                    help="classes of the head (default: 1000 for torchvision models and references)")

@@ -38,12 +38,15 @@ def measure_cost(
     model: torch.nn.Module, data: DataSplits, *, device: str, latency: bool = True
 ) -> dict[str, Any]:
     """Params, MACs and (optionally) latency at the proxy's input size, as result-row columns."""
-    figures = measure.measure_model(model, input_shape(data), device=device, latency=latency)
+    figures = measure.measure_model(
+        model, input_shape(data), device=device, latency=latency, budget_s=LATENCY_BUDGET_S
+    )
     row = {key: figures.get(key) for key in COST_COLUMNS}
     row["latency_batch_size"] = figures.get("batch_size")
     return row
 
 
+LATENCY_BUDGET_S = 0.2  # per trial: enough repeats for a median and IQR of a small proxy model
 COST_COLUMNS = (
     "params", "macs", "uncounted_ops", "latency_ms", "latency_iqr_ms", "latency_repeats",
     "peak_memory_mb", "device", "device_name", "dtype", "threads", "torch_version", "cuda_version",

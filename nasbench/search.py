@@ -6,6 +6,7 @@ import dataclasses
 import math
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,15 +49,12 @@ def trial_seed(study_seed: int, trial_number: int) -> int:
 
 def make_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage on our URL, with heartbeats so a dead worker's trial is failed."""
-    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if url.startswith("sqlite"):
-        engine_kwargs["connect_args"] = {"timeout": 60}
     return optuna.storages.RDBStorage(
         url,
-        engine_kwargs=engine_kwargs,
+        engine_kwargs=store.engine_kwargs(url),
         heartbeat_interval=HEARTBEAT_INTERVAL_S,
         grace_period=GRACE_PERIOD_S,
-        failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2),
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
     )
 
 
@@ -356,6 +354,7 @@ def _row_columns(row: dict[str, Any]) -> dict[str, Any]:
 def run_search(settings: SearchSettings) -> int:
     """Run (or resume) a study until it holds settings.trials counted trials."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     search = Search(settings)
     study = search.open_study()
     done = counted_trials(study)

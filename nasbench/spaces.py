@@ -48,11 +48,20 @@ def space_names() -> list[str]:
 
 
 def load_space(name: str) -> ModuleType:
-    """Return the space module called `name`, or raise SpaceError listing the valid names."""
-    valid = space_names()
-    if name not in valid:
-        raise SpaceError(f"unknown space {name!r}; valid spaces: {', '.join(valid)}")
-    module = importlib.import_module(f"search_spaces.{name}")
+    """Return the space module called `name`, or raise SpaceError listing the valid names.
+
+    A dotted name ("mypackage.myspace") imports a user's own space module from the Python path.
+    """
+    if "." in name:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as err:
+            raise SpaceError(f"cannot import space module {name!r}: {err}") from None
+    else:
+        valid = space_names()
+        if name not in valid:
+            raise SpaceError(f"unknown space {name!r}; valid spaces: {', '.join(valid)}")
+        module = importlib.import_module(f"search_spaces.{name}")
     missing = [attr for attr in REQUIRED_ATTRIBUTES if not hasattr(module, attr)]
     if missing:
         raise SpaceError(f"space {name!r} does not define {', '.join(missing)}")

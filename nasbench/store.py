@@ -8,7 +8,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -64,15 +64,15 @@ class UTCDateTime(sa.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one (UTC)")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 metadata = sa.MetaData()
@@ -126,6 +126,7 @@ results = sa.Table(
 COLUMNS: tuple[str, ...] = tuple(results.c.keys())
 _REQUIRED = ("study_name", "source", "status")
 _INT_COLUMNS = [c.name for c in results.c if isinstance(c.type, sa.Integer) and c.name != "id"]
+_FLOAT_COLUMNS = [c.name for c in results.c if isinstance(c.type, sa.Float)]
 _TIME_COLUMNS = [c.name for c in results.c if isinstance(c.type, UTCDateTime)]
 
 
@@ -172,7 +173,8 @@ def _classify(tables: set[str], columns: set[str] | None, where: str) -> None:
         return
     if _OPTUNA_MARKERS <= tables:
         return
-    shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    strangers = sorted(tables - OPTUNA_TABLES)
+    shown = ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else "")
     raise StoreError(
         f"{where} is a database of something else (tables: {shown}); "
         "refusing to touch it, use another --storage"
@@ -240,7 +242,9 @@ def _check_server(url: URL, *, create: bool) -> None:
     connect_args = {"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {}
     try:
         engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    except (ImportError, exc.ArgumentError) as err:
+    except ImportError as err:
+        raise StoreError(f"cannot use {where}: its database driver is missing ({err})") from None
+    except exc.ArgumentError as err:
         raise StoreError(f"cannot use {where}: {_first_line(err)}") from None
     try:
         tables, columns = _inspect_tables(engine)
@@ -358,6 +362,9 @@ def write_result(url: str, row: dict[str, Any]) -> int:
         raise ValueError(f"status {row['status']!r} is not one of {', '.join(STATUSES)}")
     if row["source"] not in SOURCES:
         raise ValueError(f"source {row['source']!r} is not one of {', '.join(SOURCES)}")
+    naive = [k for k in _TIME_COLUMNS if isinstance(row.get(k), datetime) and not row[k].tzinfo]
+    if naive:
+        raise ValueError(f"naive datetime in {', '.join(naive)}: pass timezone-aware (UTC) ones")
     values = {k: _plain(v) for k, v in row.items()}
     engine = _ensure_once(url)
     with engine.begin() as conn:
@@ -408,6 +415,8 @@ def _reading(url: str) -> Iterator[sa.Connection | None]:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for name in _INT_COLUMNS:
         frame[name] = frame[name].astype("Int64")
+    for name in _FLOAT_COLUMNS:
+        frame[name] = frame[name].astype("float64")
     for name in _TIME_COLUMNS:
         frame[name] = pd.to_datetime(frame[name], utc=True)
     return frame

@@ -66,13 +66,13 @@ MAX_LAST_CHANNELS = 4096
 
 # what suggest samples: proxies small enough to train in seconds on 8x8-32x32 images on a CPU
 SUGGEST = {
-    "width_mult": [0.25, 0.35, 0.5, 0.75, 1.0],
-    "depths": [1, 2, 3],
+    "width_mult": [0.25, 0.35, 0.5, 0.75],
+    "depths": [1, 2],
     "expand_ratios": [1, 3, 6],
     "kernel_sizes": [3, 5, 7],
     "se": [False, True],
     "activations": ["relu", "hardswish"],
-    "last_channels": [0, 256, 512, 1024],
+    "last_channels": [0, 256, 512],
     "dropout": [0.0, 0.1, 0.2],
 }
 PER_STAGE = ("depths", "expand_ratios", "kernel_sizes", "se", "activations")

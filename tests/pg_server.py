@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -12,7 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-SEARCH_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql*/bin")
+SEARCH_GLOBS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/local/pgsql/bin",
+    "/opt/homebrew/opt/postgresql*/bin",
+)
 START_TIMEOUT_S = 60
 
 
@@ -34,7 +39,7 @@ def find_bin_dir() -> Path | None:
         candidates += [Path(p) for p in sorted(glob.glob(pattern), key=version, reverse=True)]
     on_path = shutil.which("initdb")
     if on_path:
-        candidates.append(Path(on_path).parent)
+        candidates.append(Path(on_path).resolve().parent)
     for folder in candidates:
         if all((folder / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
             return folder
@@ -108,6 +113,7 @@ class PostgresServer:
 
     def start(self) -> str:
         self.root = Path(tempfile.mkdtemp(prefix="nasbench-pg-"))
+        atexit.register(self.stop)  # a backstop if the fixture's teardown never runs
         sockets = self.root / "sock"
         sockets.mkdir()
         if self._owner is not None:

@@ -1,0 +1,332 @@
+"""The proxy-training recipe: train(model, data, config) -> validation accuracy, loss, time, throughput.
+
+SGD with Nesterov momentum (or AdamW), linear warm-up then cosine annealing stepped per iteration,
+weight decay on weights only (not on norm or bias parameters), label smoothing, augmentation of
+in-memory uint8 batches on the device (crop/flip, TrivialAugment/RandAugment, random erasing,
+mixup/cutmix), optional EMA of the weights, channels_last, bf16 autocast on CUDA. No DataLoader:
+the whole dataset is moved to the device once and shuffled with randperm each epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from nasbench.data import DataSplits, make_batch_augment, normalize
+from nasbench.errors import UsageError
+
+OPTIMIZERS = ("sgd", "adamw")
+AUGMENTS = ("none", "flip_crop", "trivialaugment", "randaugment")
+
+
+class ConfigError(UsageError):
+    """A training setting that is unknown or out of range."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message says when."""
+
+
+@dataclass
+class TrainConfig:
+    """One proxy-training recipe. Every field is a plain value, so the recipe can be stored as JSON."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"  # "sgd" (Nesterov momentum) or "adamw"
+    lr: float = 0.1  # peak learning rate, reached after the warm-up
+    momentum: float = 0.9
+    weight_decay: float = 5e-4  # on weights only, never on norm or bias parameters
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    augment: str = "flip_crop"  # none | flip_crop | trivialaugment | randaugment
+    hflip: bool = True  # horizontal flips in the augmentation (off for digits and MNIST)
+    crop_padding: float = 0.125  # zero padding before the random crop, as a fraction of the side
+    random_erasing: float = 0.0  # probability per image
+    mixup: float = 0.0  # alpha of v2.MixUp (0: off)
+    cutmix: float = 0.0  # alpha of v2.CutMix (0: off); with mixup, one of the two per batch
+    ema: bool = False  # evaluate an exponential moving average of the weights (and buffers)
+    ema_decay: float = 0.999
+    grad_clip: float = 0.0  # max gradient norm (0: off)
+    channels_last: bool = True
+    amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
+    eval_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        for name in ("momentum", "ema_decay", "label_smoothing", "random_erasing"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0 and not (name == "random_erasing" and value == 1.0):
+                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+        for name in ("weight_decay", "warmup_epochs", "mixup", "cutmix", "grad_clip", "crop_padding"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+# Defaults per dataset, chosen by measurement (see experiments/bench_training_throughput.py and the
+# report of issue 3): digits must train a small MobileNet in ~2 s on 2 CPU cores.
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "digits": {"epochs": 10, "batch_size": 64, "lr": 0.1, "hflip": False, "warmup_epochs": 1.0},
+    "synthetic": {"epochs": 3, "batch_size": 32, "lr": 0.05, "hflip": False, "warmup_epochs": 0.0},
+    "mnist": {"epochs": 5, "batch_size": 128, "hflip": False},
+    "fashion_mnist": {"epochs": 5, "batch_size": 128},
+    "cifar10": {"epochs": 10, "batch_size": 256, "lr": 0.2},
+    "cifar100": {"epochs": 10, "batch_size": 256, "lr": 0.2},
+    "imagefolder": {"epochs": 10, "batch_size": 128},
+}
+
+
+def default_train_config(dataset: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The recipe that suits `dataset`, with `overrides` (a space's TRAIN_DEFAULTS, CLI flags) applied.
+
+    Unknown keys and values of the wrong type raise ConfigError.
+    """
+    kind = dataset.split(":", 1)[0]
+    settings = dict(DATASET_DEFAULTS.get(kind, {}))
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for key, value in (overrides or {}).items():
+        if key not in fields:
+            raise ConfigError(f"unknown training setting {key!r}; valid: {', '.join(fields)}")
+        settings[key] = _checked_type(key, fields[key].type, value)
+    return TrainConfig(**settings)
+
+
+def _checked_type(key: str, type_name: Any, value: Any) -> Any:
+    expected = {"int": int, "float": float, "bool": bool, "str": str}[str(type_name)]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"training setting {key!r} must be {expected.__name__}, got {value!r}")
+    return value
+
+
+def train(
+    model: nn.Module,
+    data: DataSplits,
+    config: TrainConfig,
+    *,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    on_epoch: Callable[[int, float], bool] | None = None,
+    test: bool = False,
+) -> dict[str, Any]:
+    """Train `model` in place with the recipe; return metrics (val_acc in percent, from the EMA if on).
+
+    `on_epoch(epoch_index, val_acc)`, when given, is called after each epoch (index from 0) with the
+    validation accuracy; returning True stops training (stopped_early). Without it, validation runs
+    once, at the end. `test=True` adds test_acc (for retraining a chosen arch; never for selection).
+    Raises TrainingDiverged when the loss becomes NaN or infinite. The caller's RNG state is kept.
+    """
+    device = torch.device(device)
+    rng_devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices, device_type=device.type):
+        torch.manual_seed(seed)
+        return _train(model, data, config, device, on_epoch, test)
+
+
+def _train(
+    model: nn.Module,
+    data: DataSplits,
+    config: TrainConfig,
+    device: torch.device,
+    on_epoch: Callable[[int, float], bool] | None,
+    test: bool,
+) -> dict[str, Any]:
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format)
+    amp = config.amp and device.type == "cuda"
+    train_x = data.train_x.to(device)
+    train_y = data.train_y.to(device)
+    n = len(train_y)
+    batch_size = min(config.batch_size, n)
+    steps_per_epoch = n // batch_size  # drop the ragged last batch: a batch of 1 breaks batch norm
+    total_steps = steps_per_epoch * config.epochs
+
+    optimizer = _optimizer(model, config)
+    scheduler = _scheduler(optimizer, config, steps_per_epoch, total_steps)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    padding = round(config.crop_padding * data.image_size)
+    if config.augment != "none" and config.crop_padding > 0:
+        padding = max(padding, 1)
+    augment = make_batch_augment(
+        config.augment, hflip=config.hflip, crop_padding=padding, random_erasing=config.random_erasing
+    )
+    mix = _mixer(config, data.num_classes)
+    ema = None
+    if config.ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+
+    def evaluate_val() -> float:
+        return evaluate(
+            ema.module if ema is not None else model, data.val_x, data.val_y, config.eval_batch_size,
+            device, mean=data.mean, std=data.std, amp=config.amp, channels_last=config.channels_last,
+        )
+
+    losses = torch.zeros(steps_per_epoch, device=device)
+    train_s = eval_s = 0.0
+    val_acc = None
+    epochs_run = 0
+    stopped_early = False
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, device=device)
+        for step in range(steps_per_epoch):
+            index = order[step * batch_size : (step + 1) * batch_size]
+            x = normalize(augment(train_x[index]), data.mean, data.std)
+            target = train_y[index]
+            if mix is not None:
+                x, target = mix(x, target)
+            x = x.contiguous(memory_format=memory_format)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                loss = loss_fn(model(x), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
+            losses[step] = loss.detach()
+        # checked once per epoch so that CUDA need not synchronise at every step
+        _check_finite(losses, epoch)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_s += time.perf_counter() - start
+        epochs_run += 1
+        val_acc = None
+        if on_epoch is not None:
+            start = time.perf_counter()
+            val_acc = evaluate_val()
+            eval_s += time.perf_counter() - start
+            if on_epoch(epoch, val_acc):
+                stopped_early = epoch + 1 < config.epochs
+                break
+
+    start = time.perf_counter()
+    if val_acc is None:
+        val_acc = evaluate_val()
+    result = {
+        "val_acc": val_acc,
+        "train_loss": float(losses.mean()),
+        "train_s": train_s,
+        "images_per_s": epochs_run * steps_per_epoch * batch_size / train_s if train_s > 0 else 0.0,
+        "epochs": epochs_run,
+        "batch_size": batch_size,
+        "image_size": data.image_size,
+        "stopped_early": stopped_early,
+    }
+    if test and data.test_x is not None:
+        result["test_acc"] = evaluate(
+            ema.module if ema is not None else model, data.test_x, data.test_y,
+            config.eval_batch_size, device, mean=data.mean, std=data.std, amp=config.amp,
+            channels_last=config.channels_last,
+        )
+    result["eval_s"] = eval_s + time.perf_counter() - start
+    return result
+
+
+def _check_finite(losses: torch.Tensor, epoch: int) -> None:
+    bad = (~torch.isfinite(losses)).nonzero()
+    if len(bad):
+        step = int(bad[0])
+        kind = "nan" if torch.isnan(losses[step]) else "infinite"
+        raise TrainingDiverged(f"loss became {kind} at epoch {epoch + 1}, step {step + 1}")
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            # norm scales/shifts and biases are 1-d: decaying them only hurts
+            (no_decay if param.ndim <= 1 else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+
+    warmup = min(round(config.warmup_epochs * steps_per_epoch), total_steps - 1)
+    cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup, 1))
+    if warmup <= 0:
+        return cosine
+    linear = LinearLR(optimizer, start_factor=1.0 / (warmup + 1), total_iters=warmup)
+    return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
+
+
+def _mixer(config: TrainConfig, num_classes: int) -> Callable | None:
+    from torchvision.transforms import v2
+
+    mixers = []
+    if config.mixup > 0:
+        mixers.append(v2.MixUp(alpha=config.mixup, num_classes=num_classes))
+    if config.cutmix > 0:
+        mixers.append(v2.CutMix(alpha=config.cutmix, num_classes=num_classes))
+    if not mixers:
+        return None
+    return mixers[0] if len(mixers) == 1 else v2.RandomChoice(mixers)
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1024,
+    device: str | torch.device = "cpu",
+    *,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+    amp: bool = True,
+    channels_last: bool = False,
+) -> float:
+    """Top-1 accuracy in percent of `model` on images `x` and labels `y`, in eval mode.
+
+    `x` is either float (already normalised) or uint8, which needs the `mean`/`std` it is
+    standardised with (DataSplits.mean/std).
+    """
+    device = torch.device(device)
+    if x.dtype == torch.uint8 and (mean is None or std is None):
+        raise ValueError("uint8 images need mean= and std= (DataSplits.mean, DataSplits.std)")
+    if len(y) == 0:
+        return 0.0
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for xb, yb in zip(x.split(batch_size), y.split(batch_size), strict=True):
+        xb = xb.to(device)
+        xb = normalize(xb, mean, std) if xb.dtype == torch.uint8 else xb.float()
+        xb = xb.contiguous(memory_format=memory_format)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+            logits = model(xb)
+        correct += int((logits.argmax(dim=1) == yb.to(device)).sum())
+    model.train(was_training)
+    return 100.0 * correct / len(y)
+

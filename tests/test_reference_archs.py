@@ -1,0 +1,64 @@
+"""Reference archs of the CNN spaces equal torchvision's models: params, MACs, output; small-input rule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+
+from nasbench.measure import count_macs, count_params
+from nasbench.spaces import load_space
+
+torch.set_num_threads(1)
+
+IMAGENET = (1, 3, 224, 224)
+# every reference arch of the CNN spaces is named after the torchvision model it reproduces
+REFERENCES = [
+    (space, name) for space in ("mobilenet", "resnet") for name in load_space(space).REFERENCE_ARCHS
+]
+
+
+def test_the_required_references_are_there():
+    assert {("mobilenet", "mobilenet_v2"), ("resnet", "resnet18"), ("resnet", "resnet50")} <= set(
+        REFERENCES
+    )
+
+
+@pytest.mark.parametrize(("space_name", "name"), REFERENCES, ids=[n for _, n in REFERENCES])
+def test_reference_arch_has_torchvision_params_macs_and_output_shape(space_name, name):
+    space = load_space(space_name)
+    ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224).eval()
+    theirs = getattr(torchvision.models, name)(weights=None).eval()
+
+    assert count_params(ours) == count_params(theirs)
+    ours_macs = count_macs(ours, IMAGENET)
+    theirs_macs = count_macs(theirs, IMAGENET)
+    assert ours_macs.macs == theirs_macs.macs
+    assert ours_macs.uncounted_ops == theirs_macs.uncounted_ops
+    with torch.no_grad():
+        assert ours(torch.zeros(IMAGENET)).shape == theirs(torch.zeros(IMAGENET)).shape == (1, 1000)
+
+
+# image size -> side of the backbone's final map: downsample while the map stays >= 4 pixels,
+# at most the five steps of the ImageNet models
+FINAL_MAP = {8: 4, 28: 4, 32: 4, 64: 4, 100: 4, 224: 7}
+
+
+@pytest.mark.parametrize("image_size", sorted(FINAL_MAP))
+@pytest.mark.parametrize(("space_name", "name"), [("mobilenet", "mobilenet_v2"), ("resnet", "resnet18")])
+def test_backbone_downsamples_small_images_to_a_4x4_map_and_imagenet_to_7x7(space_name, name, image_size):
+    space = load_space(space_name)
+    model = space.build(space.REFERENCE_ARCHS[name], 10, 1, image_size).eval()
+    with torch.no_grad():
+        features = model.backbone(torch.zeros(1, 1, image_size, image_size))
+    assert features.shape[-2:] == (FINAL_MAP[image_size], FINAL_MAP[image_size])
+
+
+def test_resnet_on_small_images_has_a_3x3_stride_1_stem_and_no_max_pool():
+    space = load_space("resnet")
+    small = space.build(space.REFERENCE_ARCHS["resnet18"], 10, 3, 32)
+    large = space.build(space.REFERENCE_ARCHS["resnet18"], 10, 3, 224)
+    assert small.backbone.stem[0].kernel_size == (3, 3) and small.backbone.stem[0].stride == (1, 1)
+    assert "pool" not in dict(small.backbone.named_children())
+    assert large.backbone.stem[0].kernel_size == (7, 7) and large.backbone.stem[0].stride == (2, 2)
+    assert isinstance(large.backbone.pool, torch.nn.MaxPool2d)

@@ -1,0 +1,257 @@
+"""End-to-end behaviour of `nasbench search`: rows per trial, resume, dedup, limits, failures, bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from nasbench import store
+
+TESTS = Path(__file__).resolve().parent
+FAST = ["--epochs", "2", "--train-fraction", "0.3", "--seed", "1"]
+
+
+def nasbench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench.cli", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+    )  # fmt: skip
+
+
+def sqlite_url(tmp_path: Path, name: str = "nasbench.db") -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
+def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in study.trials if not t.user_attrs.get("interrupted")]
+
+
+def test_search_on_digits_stores_one_row_per_trial_and_a_loadable_study(tmp_path):
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "mobilenet", "--trials", "3", "--storage", url, *FAST)
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert len(rows) == 3
+    assert set(rows["study_name"]) == {"mobilenet_digits"}
+    assert sorted(rows["trial_number"]) == [0, 1, 2]
+    finished = rows[rows["status"].isin(["complete", "reused", "pruned"])]
+    assert len(finished) >= 1
+    assert finished["val_acc"].between(0, 100).all()
+    assert (finished["macs"] > 0).all() and (finished["params"] > 0).all()
+    assert (finished["latency_ms"] > 0).all()
+    assert set(rows["dataset"]) == {"digits"}
+    study = optuna.load_study(study_name="mobilenet_digits", storage=url)
+    assert len(study.trials) == 3
+    assert study.user_attrs["space"] == "mobilenet"
+    assert all(t.state.is_finished() for t in study.trials)
+
+
+def test_rerun_of_a_finished_study_runs_nothing_more(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ("search", "--space", "fixture_spaces.toy", "--trials", "2", "--storage", url, *FAST)
+    assert nasbench(*args).returncode == 0
+    again = nasbench(*args)
+    assert again.returncode == 0
+    assert "already has 2 of 2 trials" in again.stderr
+    assert len(store.load_results(url)) == 2
+
+
+def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ["search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
+            "--sampler", "random", "--no-pruning", "--epochs", "40", "--seed", "3"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli", *args], env=env,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    db = tmp_path / "nasbench.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until a trial is mid-training
+        if db.exists() and _running_trials(db) > 0 and _result_rows(db) >= 1:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "rerun the same command" in err
+    assert _running_trials(db) == 0
+    study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
+    assert any(t.user_attrs.get("interrupted") for t in study.trials)
+    before = len(counted(study))
+    assert before < 6
+
+    done = nasbench(*args)
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
+    assert len(counted(study)) == 6
+    assert len(store.load_results(url)) == 6
+    assert _running_trials(db) == 0
+
+
+def _running_trials(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'RUNNING'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _result_rows(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def test_an_arch_already_evaluated_is_reused_not_trained_again(tmp_path):
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "fixture_spaces.toy", "--trials", "8", "--storage", url,
+                    "--sampler", "random", "--no-pruning", *FAST)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert len(rows) == 8
+    trained = rows[rows["status"] == "complete"]
+    reused = rows[rows["status"] == "reused"]
+    assert len(trained) == rows["arch_hash"].nunique() <= 3  # the toy space has 3 archs
+    assert len(reused) == 8 - len(trained)
+    for _, row in reused.iterrows():
+        original = trained[trained["trial_number"] == row["reused_from"]].iloc[0]
+        assert row["arch_hash"] == original["arch_hash"]
+        assert row["val_acc"] == original["val_acc"]
+        assert row["train_s"] == 0.0
+
+
+def test_reuse_spans_studies_under_the_same_protocol_only(tmp_path):
+    url = sqlite_url(tmp_path)
+    base = ("search", "--space", "fixture_spaces.toy", "--trials", "3", "--storage", url,
+            "--sampler", "random", "--no-pruning", "--seed", "1", "--train-fraction", "0.3")  # fmt: skip
+    assert nasbench(*base, "--epochs", "2", "--study-name", "a").returncode == 0
+    assert nasbench(*base, "--epochs", "2", "--study-name", "b").returncode == 0
+    assert nasbench(*base, "--epochs", "3", "--study-name", "c").returncode == 0
+    rows = store.load_results(url)
+    b, c = rows[rows["study_name"] == "b"], rows[rows["study_name"] == "c"]
+    a_hashes = set(rows[rows["study_name"] == "a"]["arch_hash"])
+    assert (b[b["arch_hash"].isin(a_hashes)]["status"] == "reused").all()
+    assert "reused" not in set(c["status"]) or c["arch_hash"].duplicated().any()
+
+
+def test_hard_limits_store_infeasible_rows_without_training(tmp_path):
+    url = sqlite_url(tmp_path)
+    # toy params on digits: width 4 -> 98, 8 -> 186, 16 -> 362; only width 16 breaks 200
+    done = nasbench("search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
+                    "--sampler", "random", "--max-params", "200", *FAST)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    infeasible = rows[rows["status"] == "infeasible"]
+    assert len(infeasible) >= 1
+    assert (infeasible["params"] > 200).all()
+    assert infeasible["train_s"].isna().all()  # never trained
+    assert infeasible["error"].str.contains("params").all()
+    study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
+    by_number = {t.number: t for t in study.trials}
+    for number in infeasible["trial_number"]:
+        assert by_number[number].user_attrs["constraints"][0] > 0  # fed to Optuna's constraints
+
+
+def test_nan_loss_gives_a_failed_row_with_its_reason_and_the_search_goes_on(tmp_path):
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "fixture_spaces.toy_nan", "--trials", "6", "--storage",
+                    url, "--sampler", "random", "--seed", "2", "--epochs", "1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert len(rows) == 6
+    failed = rows[rows["status"] == "failed"]
+    assert len(failed) >= 1, rows[["status", "arch"]]
+    assert failed["error"].str.contains("nan", case=False).all()
+    assert (rows["status"].isin(["complete", "reused"])).any()
+    assert "failed" in done.stderr  # the progress output names the failure
+
+
+def test_a_rerun_with_other_protocol_settings_is_refused(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ("search", "--space", "fixture_spaces.toy", "--trials", "1", "--storage", url)
+    assert nasbench(*args, *FAST).returncode == 0
+    done = nasbench(*args[:4], "2", *args[5:], "--epochs", "5", "--seed", "1")
+    assert done.returncode == 2
+    assert "another training protocol" in done.stderr
+
+
+def test_config_file_gives_settings_and_flags_win(tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text('space = "fixture_spaces.toy"\ntrials = 1\nepochs = 1\nstudy_name = "from_toml"\n')
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--config", str(config), "--storage", url, "--trials", "2")
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert set(rows["study_name"]) == {"from_toml"} and len(rows) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--space", "nosuch"], "unknown space 'nosuch'; valid spaces: "),
+        (["--space", "fixture_spaces.toy", "--sampler", "nosuch"], "nosuch"),
+        (["--space", "fixture_spaces.toy", "--dataset", "nosuch"], "nosuch"),
+        (["--space", "fixture_spaces.toy", "--trials", "0"], "--trials: must be at least 1"),
+        (["--space", "fixture_spaces.toy", "--objectives", "acc,flops"], "unknown objective"),
+        (["--space", "fixture_spaces.toy", "--bogus-flag"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(tmp_path, args, message):
+    done = nasbench("search", *args, "--storage", sqlite_url(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_config_key_is_rejected(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('space = "mobilenet"\nlearning_rate = 3\n')
+    done = nasbench("search", "--config", str(config), "--storage", sqlite_url(tmp_path))
+    assert done.returncode == 2
+    assert "unknown key(s) learning_rate" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign_sqlite"])
+def test_storage_that_is_not_ours_is_refused_and_left_unchanged(tmp_path, kind):
+    path = tmp_path / "data.db"
+    if kind == "text":
+        path.write_text("these are my notes, not a database\n")
+    else:
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+            conn.execute("INSERT INTO invoices (total) VALUES (12.5)")
+    before = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    done = nasbench("search", "--space", "fixture_spaces.toy", "--trials", "1",
+                    "--storage", f"sqlite:///{path}", *FAST)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.db"]
+
+
+def test_studies_lists_counts(tmp_path):
+    url = sqlite_url(tmp_path)
+    assert nasbench("search", "--space", "fixture_spaces.toy", "--trials", "2", "--storage", url,
+                    *FAST).returncode == 0  # fmt: skip
+    done = nasbench("studies", "--storage", url, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    import json
+
+    (study,) = json.loads(done.stdout)
+    assert study["study_name"] == "fixture_spaces.toy_digits"
+    assert study["trials"] == 2
+    assert sum(study[s] for s in ("complete", "reused", "pruned", "infeasible", "failed")) == 2

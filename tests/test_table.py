@@ -1,0 +1,183 @@
+"""`nasbench table`: every output format parses, --pareto keeps non-dominated rows, sorting, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import pandas as pd
+import pytest
+
+from nasbench import store
+from nasbench.cli import main
+from nasbench.errors import UsageError
+from nasbench.spaces import arch_hash
+from nasbench.tables import (
+    FORMATS,
+    arch_summaries,
+    flatten_arch,
+    pareto_mask,
+    results_table,
+    run_table,
+)
+
+
+def _arch(rng: random.Random) -> dict:
+    return {
+        "width_mult": rng.choice([0.25, 0.5, 1.0]),
+        "depths": [rng.choice([1, 2, 3]) for _ in range(4)],
+        "activations": [rng.choice(["relu", "hardswish", "relu6"]) for _ in range(4)],
+        "se": [rng.choice([False, True]) for _ in range(4)],
+    }
+
+
+def _write_study(url: str, study: str, n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for number in range(n):
+        arch = _arch(rng)
+        status = "failed" if number == 3 else "complete"
+        row = {
+            "study_name": study, "trial_number": number, "source": "search",
+            "name": f"trial {number}", "space": "mobilenet", "arch": arch,
+            "arch_hash": arch_hash(arch), "status": status,
+        }
+        if status == "complete":
+            row.update(val_acc=rng.uniform(70, 99), macs=rng.randint(10**6, 10**8),
+                       params=rng.randint(10**4, 10**6), latency_ms=rng.uniform(0.1, 5))
+        else:
+            row["error"] = "RuntimeError: out of memory"
+        rows.append(row)
+    # a rerun of trial 0's arch: reused, must not be a second row of the table
+    rows.append({**rows[0], "trial_number": n, "name": f"trial {n}", "status": "reused",
+                 "reused_from": 0})
+    rows.append({"study_name": study, "source": "baseline", "name": "resnet18",
+                 "space": "torchvision", "arch": {"model": "resnet18"},
+                 "arch_hash": arch_hash({"model": "resnet18"}), "status": "complete",
+                 "val_acc": 95.0, "macs": 557_000_000, "params": 11_200_000, "latency_ms": 3.0})
+    for row in rows:
+        store.write_result(url, row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('table') / 'nasbench.db'}"
+    _write_study(url, "mobilenet_digits", 25, seed=1)
+    _write_study(url, "resnet_digits", 10, seed=2)
+    return url
+
+
+def _output(capsys: pytest.CaptureFixture[str], url: str, **kwargs) -> str:
+    kwargs = {"pareto": False, "sort": None, "output_format": "json", **kwargs}
+    assert run_table(url, kwargs.pop("study_names", None), **kwargs) == 0
+    return capsys.readouterr().out
+
+
+def _records(capsys: pytest.CaptureFixture[str], url: str, **kwargs) -> list[dict]:
+    return json.loads(_output(capsys, url, output_format="json", **kwargs))
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_format_parses_with_one_row_per_architecture(capsys, url, output_format):
+    text = _output(capsys, url, output_format=output_format)
+    # 25 + 10 trials, one failed each, plus one reference model each; reused reruns not repeated
+    n_rows = (25 - 1 + 1) + (10 - 1 + 1)
+    if output_format == "json":
+        records = json.loads(text)
+        assert len(records) == n_rows
+        assert set(records[0]) == {"study", "name", "arch", "params (M)", "MACs (M)",
+                                   "latency (ms)", "val acc (%)"}
+    elif output_format == "csv":
+        frame = pd.read_csv(io.StringIO(text))
+        assert len(frame) == n_rows
+        assert frame["val acc (%)"].between(70, 99).all()
+    elif output_format == "md":
+        lines = text.strip().splitlines()
+        assert len(lines) == n_rows + 2
+        assert all(line.startswith("|") and line.endswith("|") for line in lines)
+    elif output_format == "latex":
+        assert "\\begin{tabular}" in text and "\\end{tabular}" in text
+        assert "mobilenet\\_digits" in text  # underscores escaped, or LaTeX would not compile
+        assert sum(line.rstrip().endswith("\\\\") for line in text.splitlines()) == n_rows + 1
+    else:
+        assert len(text.strip().splitlines()) == n_rows + 1
+
+
+def test_reused_rows_are_not_repeated_and_failed_rows_are_left_out(capsys, url):
+    records = _records(capsys, url, study_names=["mobilenet_digits"])
+    names = [r["name"] for r in records]
+    assert "trial 0" in names and "trial 25" not in names  # trial 25 reused trial 0's result
+    assert "trial 3" not in names  # failed: no accuracy to print
+    assert len(set(r["arch"] for r in records)) == len(records)
+
+
+def _dominates(a: dict, b: dict) -> bool:
+    acc_a, acc_b, macs_a, macs_b = a["val acc (%)"], b["val acc (%)"], a["MACs (M)"], b["MACs (M)"]
+    return acc_a >= acc_b and macs_a <= macs_b and (acc_a > acc_b or macs_a < macs_b)
+
+
+def test_pareto_rows_are_non_dominated_and_dominate_the_rest(capsys, url):
+    front = _records(capsys, url, pareto=True)
+    everything = _records(capsys, url)
+    assert 0 < len(front) < len(everything)
+    for study in ("mobilenet_digits", "resnet_digits"):
+        kept = [r for r in front if r["study"] == study]
+        rest = [r for r in everything if r["study"] == study and r not in kept]
+        assert kept
+        for a in kept:
+            assert not any(_dominates(b, a) for b in kept)
+        for r in rest:  # nothing left out that is not dominated
+            assert any(_dominates(a, r) for a in kept)
+
+
+def test_sort_orders_costs_ascending_and_accuracy_best_first(capsys, url):
+    by_macs = [r["MACs (M)"] for r in _records(capsys, url, sort="macs")]
+    assert by_macs == sorted(by_macs)
+    by_acc = [r["val acc (%)"] for r in _records(capsys, url, sort="val_acc")]
+    assert by_acc == sorted(by_acc, reverse=True)
+    by_header = [r["latency (ms)"] for r in _records(capsys, url, sort="latency (ms)")]
+    assert by_header == sorted(by_header)
+
+
+def test_unknown_sort_column_is_a_usage_error_listing_the_valid_ones(capsys, url):
+    with pytest.raises(UsageError, match="unknown sort column 'flops'; valid: study, name, arch"):
+        run_table(url, None, pareto=False, sort="flops", output_format="md")
+    assert main(["table", "--storage", url, "--sort", "flops"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "val_acc" in err
+
+
+def test_unknown_study_is_a_usage_error(url):
+    with pytest.raises(UsageError, match="studies with results: mobilenet_digits, resnet_digits"):
+        run_table(url, ["nope"], pareto=False, sort=None, output_format="md")
+
+
+def test_missing_database_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no database"):
+        run_table(f"sqlite:///{tmp_path / 'none.db'}", None, output_format="md")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_pareto_mask_keeps_duplicates_and_drops_equal_accuracy_at_higher_cost():
+    acc = [90, 90, 90, 95, 80, 95]
+    cost = [10, 10, 20, 30, 5, 40]
+    assert pareto_mask(acc, cost).tolist() == [True, True, False, True, True, False]
+
+
+def test_arch_summary_is_compact_and_unambiguous():
+    archs = [
+        {"w": 0.5, "depths": [1, 2, 3], "act": ["relu", "hardswish", "relu"], "se": [True, False, False]},
+        {"w": 1.0, "depths": [10, 2, 3], "act": ["relu", "relu6", "relu"], "se": [False] * 3},
+    ]
+    assert arch_summaries(archs) == [
+        "w=0.5 depths=123 act=relu-h-relu se=100",
+        "w=1 depths=10-2-3 act=relu-relu6-relu se=000",
+    ]
+    assert flatten_arch(archs[0])["depths_2"] == 3
+
+
+def test_table_of_no_rows_is_empty_not_an_error():
+    frame = pd.DataFrame(columns=store.COLUMNS)
+    assert results_table(frame, pareto=True).empty
