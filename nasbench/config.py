@@ -39,6 +39,7 @@ class SearchSettings:
     devices: list[str] | None = None
     benchmark: str | None = None  # tabular benchmark file: answers accuracy instead of training
     pruning: bool = True
+    worker_index: int = 0  # set by the supervisor: each worker's sampler gets its own seed
 
     def __post_init__(self) -> None:
         if self.study_name is None:

@@ -26,7 +26,9 @@ def activation_layer(name: str) -> Callable[..., nn.Module]:
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose one of {list(ACTIVATIONS)}") from None
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {list(ACTIVATIONS)}"
+        ) from None
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -104,7 +106,9 @@ class InvertedResidual(nn.Module):
         layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers.append(conv_bn_act(in_channels, hidden, 1, activation=activation))
-        layers.append(conv_bn_act(hidden, hidden, kernel_size, stride, groups=hidden, activation=activation))
+        layers.append(
+            conv_bn_act(hidden, hidden, kernel_size, stride, groups=hidden, activation=activation)
+        )
         if se:
             squeeze = make_divisible(hidden // 4, 8)
             layers.append(SqueezeExcitation(hidden, squeeze, scale_activation=nn.Hardsigmoid))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import textwrap
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,9 @@ COSTS = (  # column, axis label, scale to the plotted unit
 COST_OF_OBJECTIVE = {"macs": "macs", "latency": "latency_ms", "params": "params"}
 STATUSES = ("complete", "failed", "infeasible", "pruned", "reused")
 IMPORTANCE_MIN_TRIALS = 20  # PED-ANOVA compares the top 10 % with the rest: it needs 2 on top
-IMPORTANCE_MAX_TRIALS = 1000  # a seeded subsample beyond this keeps the report within seconds
+IMPORTANCE_MAX_TRIALS = 500  # a seeded subsample beyond this keeps the report within seconds
+# parallel coordinates are WebGL: without a GPU (software rendering) 10,000 lines take a minute
+PARCOORDS_MAX_LINES = 1000
 HYPERVOLUME_MARGIN = 1.1  # reference cost: 1.1 x the largest cost, so the costliest point counts
 COLORS = qualitative.Plotly
 BASELINE_COLOR = "#222222"
@@ -154,14 +155,20 @@ def render_report(studies: list[Study]) -> str:
     frame = pd.concat([s.rows for s in studies]) if studies else pd.DataFrame()
     evaluated = evaluated_rows(frame) if len(frame) else frame
     evaluated = evaluated.reset_index(drop=True)
-    hover = _hover_texts(evaluated)
+    # one arch text per row for the whole page, so abbreviations agree between hover and table
+    summaries = pd.Series(
+        arch_summaries(frame["arch"]) if len(frame) else [],
+        dtype=object,
+        index=frame["id"] if len(frame) else None,
+    )
+    hover = _hover_texts(evaluated, summaries)
     colors = {s.name: COLORS[i % len(COLORS)] for i, s in enumerate(studies)}
     sections = [
         _overview_section(studies, colors),
         _pareto_section(page, studies, evaluated, colors),
         _history_section(page, studies, colors),
         _parameters_section(page, studies, evaluated),
-        _trials_section(studies, frame),
+        _trials_section(frame, summaries),
     ]
     title = "nasbench report: " + " vs ".join(s.name for s in studies)
     return _page_html(title, sections, page, hover)
@@ -218,8 +225,14 @@ def _overview_rows(study: Study) -> dict[str, str | None]:
     if objectives and len(study.directions) == len(objectives):
         objectives = [f"{o} ({d[:3]})" for o, d in zip(objectives, study.directions, strict=True)]
     device = _joined(_column(rows, "device_name"), a.get("device"), _column(rows, "device"))
-    extra = [f"{k} {v}" for k, v in (("dtype", _joined(_column(rows, "dtype"))),
-                                      ("threads", _joined(_column(rows, "threads")))) if v]
+    extra = [
+        f"{k} {v}"
+        for k, v in (
+            ("dtype", _joined(_column(rows, "dtype"))),
+            ("threads", _joined(_column(rows, "threads"))),
+        )
+        if v
+    ]
     versions = [
         f"{label} {value}"
         for label, value in (
@@ -234,11 +247,13 @@ def _overview_rows(study: Study) -> dict[str, str | None]:
     statuses = [*STATUSES, *sorted(set(counts.index) - set(STATUSES))]
     count_text = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in statuses)
     n_baselines = int((rows["source"] == "baseline").sum()) if len(rows) else 0
-    searched = rows[(rows["source"] == "search") & rows["status"].isin(EVALUATED)] if len(rows) else rows
+    searched = (
+        rows[(rows["source"] == "search") & rows["status"].isin(EVALUATED)] if len(rows) else rows
+    )
     best = None
     if len(searched) and searched["val_acc"].notna().any():
         top = searched.loc[searched["val_acc"].astype(float).idxmax()]
-        best = f"{float(top['val_acc']):.2f} % ({top['name'] or _label(top)})"
+        best = f"{float(top['val_acc']):.2f} % ({_labels(top.to_frame().T)[0]})"
     return {
         "space": _joined(a.get("space"), _column(rows, "space")),
         "dataset": _joined(a.get("dataset"), _column(rows, "dataset")),
@@ -247,7 +262,8 @@ def _overview_rows(study: Study) -> dict[str, str | None]:
         "sampler": _joined(a.get("sampler")),
         "device": " · ".join([device] + extra) if device else None,
         "versions": " · ".join(versions) or None,
-        "results rows": f"{len(rows)}: {count_text}" + (f" ({n_baselines} reference models)" if n_baselines else ""),
+        "results rows": f"{len(rows)}: {count_text}"
+        + (f" ({n_baselines} reference models)" if n_baselines else ""),
         "best val accuracy": best,
         "Optuna study": "present" if study.in_optuna else "none (results rows only)",
     }
@@ -259,13 +275,6 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _label(row: pd.Series) -> str:
-    if isinstance(row.get("name"), str) and row["name"]:
-        return row["name"]
-    number = row.get("trial_number")
-    return f"trial {int(number)}" if number is not None and not pd.isna(number) else "?"
 
 
 def _overview_section(studies: list[Study], colors: dict[str, str]) -> Section:
@@ -302,32 +311,62 @@ def _overview_section(studies: list[Study], colors: dict[str, str]) -> Section:
 # ---------------------------------------------------------------- hover text
 
 
-def _fmt(value: Any, digits: int, scale: float = 1.0, unit: str = "") -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value) * scale:.{digits}f}{unit}"
+def _labels(rows: pd.DataFrame) -> list[str]:
+    return [
+        name
+        if isinstance(name, str) and name
+        else (f"trial {int(number)}" if not pd.isna(number) else "?")
+        for name, number in zip(rows["name"], rows["trial_number"], strict=True)
+    ]
 
 
-def _hover_texts(rows: pd.DataFrame) -> list[str]:
-    """Plotly hover text of each evaluated row: user text escaped, plotly's own tags added."""
+def _wrap(text: str, width: int = 64) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+def _hover_texts(rows: pd.DataFrame, summaries: pd.Series) -> list[str]:
+    """Plotly hover text of each row: user text escaped, plotly's own tags (<b>, <br>) added."""
     if not len(rows):
         return []
-    summaries = arch_summaries(rows["arch"])
+    columns = {
+        "acc": _formatted(rows["val_acc"], 2, 1.0, " %"),
+        "test": _formatted(rows["test_acc"], 2, 1.0, " %"),
+        "macs": _formatted(rows["macs"], 2, 1e-6, " M"),
+        "params": _formatted(rows["params"], 3, 1e-6, " M"),
+        "latency": _formatted(rows["latency_ms"], 3, 1.0, " ms"),
+    }
     texts = []
-    for row, summary in zip(rows.to_dict(orient="records"), summaries, strict=True):
-        lines = [f"<b>{esc(_label(row))}</b> · {esc(str(row['study_name']))}"]
-        lines += [esc(line) for line in textwrap.wrap(summary, 64, break_long_words=False,
-                                                      break_on_hyphens=False)]
+    for i, (label, study, summary) in enumerate(
+        zip(
+            _labels(rows), rows["study_name"], summaries.reindex(rows["id"]).fillna(""), strict=True
+        )
+    ):
+        lines = [f"<b>{esc(label)}</b> · {esc(str(study))}"]
+        lines += [esc(line) for line in _wrap(summary)]
+        test = columns["test"][i]
         lines.append(
-            f"val acc {_fmt(row['val_acc'], 2, unit=' %')}"
-            + (f" · test acc {_fmt(row['test_acc'], 2, unit=' %')}" if not pd.isna(row["test_acc"]) else "")
+            f"val acc {columns['acc'][i]}" + (f" · test acc {test}" if test != "–" else "")
         )
         lines.append(
-            f"MACs {_fmt(row['macs'], 2, 1e-6, ' M')} · params {_fmt(row['params'], 3, 1e-6, ' M')}"
-            f" · latency {_fmt(row['latency_ms'], 3, unit=' ms')}"
+            f"MACs {columns['macs'][i]} · params {columns['params'][i]}"
+            f" · latency {columns['latency'][i]}"
         )
         texts.append("<br>".join(lines))
     return texts
+
+
+def _formatted(values: pd.Series, digits: int, scale: float, unit: str) -> list[str]:
+    return [
+        "–" if np.isnan(v) else f"{v * scale:.{digits}f}{unit}"
+        for v in values.astype(float).to_numpy()
+    ]
 
 
 # ---------------------------------------------------------------- Pareto fronts
@@ -377,32 +416,47 @@ def _pareto_figure(
         if not len(rows):
             if len(s.rows[s.rows["source"] == "search"]) if len(s.rows) else 0:
                 notes.append(
-                    _missing(f"Study {esc(s.name)}: no evaluated architecture has both an "
-                             f"accuracy and {esc(label)}, so there is no front to draw.")
+                    _missing(
+                        f"Study {esc(s.name)}: no evaluated architecture has both an "
+                        f"accuracy and {esc(label)}, so there is no front to draw."
+                    )
                 )
             continue
         if len(rows) == 1:
-            notes.append(_note(f"Study {esc(s.name)} has one evaluated architecture: its front is "
-                               "that single point."))
+            notes.append(
+                _note(
+                    f"Study {esc(s.name)} has one evaluated architecture: its front is "
+                    "that single point."
+                )
+            )
         x = rows[column].astype(float).to_numpy() * scale
         y = rows["val_acc"].astype(float).to_numpy()
         fig.add_trace(
             go.Scatter(
-                x=x.astype(np.float32), y=y.astype(np.float32), mode="markers", name=esc(s.name),
-                legendgroup=esc(s.name), marker=dict(color=colors[s.name], size=6,
-                                                     opacity=0.45 if many else 0.8),
-                hoverinfo="text", meta={"hover_rows": rows.index.tolist()},
+                x=x.astype(np.float32),
+                y=y.astype(np.float32),
+                mode="markers",
+                name=esc(s.name),
+                legendgroup=esc(s.name),
+                marker=dict(color=colors[s.name], size=6, opacity=0.45 if many else 0.8),
+                hoverinfo="text",
+                meta={"hover_rows": rows.index.tolist()},
             )
         )
         front = np.flatnonzero(pareto_mask(y, x))
         front = front[np.argsort(x[front], kind="stable")]
         fig.add_trace(
             go.Scatter(
-                x=x[front], y=y[front], mode="lines+markers", line_shape="hv",
-                name=f"{esc(s.name)} front", legendgroup=esc(s.name),
+                x=x[front],
+                y=y[front],
+                mode="lines+markers",
+                line_shape="hv",
+                name=f"{esc(s.name)} front",
+                legendgroup=esc(s.name),
                 line=dict(color=colors[s.name], width=2),
                 marker=dict(color=colors[s.name], size=9, line=dict(color="white", width=1)),
-                hoverinfo="text", meta={"hover_rows": rows.index[front].tolist()},
+                hoverinfo="text",
+                meta={"hover_rows": rows.index[front].tolist()},
             )
         )
     baselines = usable[usable["source"] == "baseline"]
@@ -411,18 +465,24 @@ def _pareto_figure(
             go.Scatter(
                 x=baselines[column].astype(float).to_numpy() * scale,
                 y=baselines["val_acc"].astype(float).to_numpy(),
-                mode="markers+text", name="reference models",
-                text=[esc(_label(r)) for r in baselines.to_dict(orient="records")],
-                textposition="top center", textfont=dict(size=11, color=BASELINE_COLOR),
+                mode="markers+text",
+                name="reference models",
+                text=[esc(label) for label in _labels(baselines)],
+                textposition="top center",
+                textfont=dict(size=11, color=BASELINE_COLOR),
                 marker=dict(symbol="diamond", size=11, color=BASELINE_COLOR),
-                hoverinfo="text", meta={"hover_rows": baselines.index.tolist()},
+                hoverinfo="text",
+                meta={"hover_rows": baselines.index.tolist()},
             )
         )
     if not fig.data:
         notes.append(
-            _missing(f"Nothing to plot: no study has an evaluated architecture with both an "
-                     f"accuracy and {esc(label)}" + (" (latency was not measured?)"
-                                                     if column == "latency_ms" else "") + ".")
+            _missing(
+                f"Nothing to plot: no study has an evaluated architecture with both an "
+                f"accuracy and {esc(label)}"
+                + (" (latency was not measured?)" if column == "latency_ms" else "")
+                + "."
+            )
         )
         return None, notes
     fig.update_layout(
@@ -452,18 +512,24 @@ def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -
     for s in studies:
         rows = s.rows
         if len(rows):
-            rows = rows[(rows["source"] == "search") & rows["status"].isin(EVALUATED)
-                        & rows["val_acc"].notna() & rows["trial_number"].notna()]
+            rows = rows[
+                (rows["source"] == "search")
+                & rows["status"].isin(EVALUATED)
+                & rows["val_acc"].notna()
+                & rows["trial_number"].notna()
+            ]
             rows = rows.sort_values("trial_number", kind="stable")
         per_study[s.name] = rows
         if not len(rows):
             section.parts.append(
-                _missing(f"Study {esc(s.name)}: no searched trial with an accuracy yet, so no "
-                         "history.")
+                _missing(
+                    f"Study {esc(s.name)}: no searched trial with an accuracy yet, so no history."
+                )
             )
         elif len(rows) == 1:
-            section.parts.append(_note(f"Study {esc(s.name)} has one evaluated trial: its "
-                                       "history is one point."))
+            section.parts.append(
+                _note(f"Study {esc(s.name)} has one evaluated trial: its history is one point.")
+            )
     if not any(len(r) for r in per_study.values()):
         return section
 
@@ -474,17 +540,29 @@ def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -
             continue
         x = rows["trial_number"].astype(float).to_numpy()
         y = rows["val_acc"].astype(float).to_numpy()
-        best.add_trace(go.Scatter(
-            x=x.astype(np.float32), y=y.astype(np.float32), mode="markers", name=f"{esc(s.name)} trials",
-            legendgroup=esc(s.name), marker=dict(color=colors[s.name], size=4, opacity=0.3),
-            hovertemplate="trial %{x}: %{y:.2f} %<extra></extra>",
-        ))
-        best.add_trace(go.Scatter(
-            x=x.astype(np.float32), y=np.maximum.accumulate(y).astype(np.float32), mode="lines",
-            line_shape="hv", name=f"{esc(s.name)} best", legendgroup=esc(s.name),
-            line=dict(color=colors[s.name], width=2),
-            hovertemplate="after trial %{x}: best %{y:.2f} %<extra></extra>",
-        ))
+        best.add_trace(
+            go.Scatter(
+                x=x.astype(np.float32),
+                y=y.astype(np.float32),
+                mode="markers",
+                name=f"{esc(s.name)} trials",
+                legendgroup=esc(s.name),
+                marker=dict(color=colors[s.name], size=4, opacity=0.3),
+                hovertemplate="trial %{x}: %{y:.2f} %<extra></extra>",
+            )
+        )
+        best.add_trace(
+            go.Scatter(
+                x=x.astype(np.float32),
+                y=np.maximum.accumulate(y).astype(np.float32),
+                mode="lines",
+                line_shape="hv",
+                name=f"{esc(s.name)} best",
+                legendgroup=esc(s.name),
+                line=dict(color=colors[s.name], width=2),
+                hovertemplate="after trial %{x}: best %{y:.2f} %<extra></extra>",
+            )
+        )
     best.update_layout(xaxis_title="trial", yaxis_title="val accuracy (%)", **_layout(380))
     section.parts.append("<h3>Best accuracy over trials</h3>")
     section.parts.append(page.figure(best))
@@ -503,20 +581,29 @@ def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -
         if not len(rows):
             continue
         values = hypervolume_history(
-            rows["val_acc"].astype(float).to_numpy(), rows[cost_column].astype(float).to_numpy(),
+            rows["val_acc"].astype(float).to_numpy(),
+            rows[cost_column].astype(float).to_numpy(),
             reference,
         )
-        hv.add_trace(go.Scatter(
-            x=rows["trial_number"].astype(float).to_numpy(np.float32), y=values.astype(np.float32),
-            mode="lines", line_shape="hv", name=esc(s.name), line=dict(color=colors[s.name], width=2),
-            hovertemplate="after trial %{x}: %{y:.4f}<extra>" + esc(s.name) + "</extra>",
-        ))
+        hv.add_trace(
+            go.Scatter(
+                x=rows["trial_number"].astype(float).to_numpy(np.float32),
+                y=values.astype(np.float32),
+                mode="lines",
+                line_shape="hv",
+                name=esc(s.name),
+                line=dict(color=colors[s.name], width=2),
+                hovertemplate="after trial %{x}: %{y:.4f}<extra>" + esc(s.name) + "</extra>",
+            )
+        )
     hv.update_layout(xaxis_title="trial", yaxis_title="hypervolume", **_layout(380))
     section.parts.append(
-        _note(f"Area dominated by the front in (accuracy / 100, {esc(cost_label)} / reference) "
-              f"with reference point (0 %, {HYPERVOLUME_MARGIN:g} × the largest {esc(cost_label)} "
-              "in this report): 1 would be 100 % accuracy at no cost. Computed from the results "
-              "rows, the same for every study.")
+        _note(
+            f"Area dominated by the front in (accuracy / 100, {esc(cost_label)} / reference) "
+            f"with reference point (0 %, {HYPERVOLUME_MARGIN:g} × the largest {esc(cost_label)} "
+            "in this report): 1 would be 100 % accuracy at no cost. Computed from the results "
+            "rows, the same for every study."
+        )
     )
     section.parts.append(page.figure(hv))
     return section
@@ -524,9 +611,7 @@ def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -
 
 def _hypervolume_cost(studies: list[Study]) -> tuple[str, str]:
     """The studies' shared cost objective (their second objective), else MACs."""
-    chosen = {
-        tuple(s.attrs["objectives"][1:2]) for s in studies if s.attrs.get("objectives")
-    }
+    chosen = {tuple(s.attrs["objectives"][1:2]) for s in studies if s.attrs.get("objectives")}
     if len(chosen) == 1:
         (objective,) = chosen
         if objective and objective[0] in COST_OF_OBJECTIVE:
@@ -535,7 +620,9 @@ def _hypervolume_cost(studies: list[Study]) -> tuple[str, str]:
     return "macs", "MACs (M)"
 
 
-def hypervolume_history(accuracy: np.ndarray, cost: np.ndarray, reference_cost: float) -> np.ndarray:
+def hypervolume_history(
+    accuracy: np.ndarray, cost: np.ndarray, reference_cost: float
+) -> np.ndarray:
     """Hypervolume of (accuracy %, cost) after each point in order, normalised to [0, 1].
 
     Hand-written 2-D sweep: Optuna's hypervolume (optuna._hypervolume) is private and its
@@ -565,10 +652,12 @@ def hypervolume_history(accuracy: np.ndarray, cost: np.ndarray, reference_cost: 
 def _parameters_section(page: Page, studies: list[Study], evaluated: pd.DataFrame) -> Section:
     section = Section("Architecture parameters", "parameters")
     section.parts.append(
-        _note("Parallel coordinates: one line per evaluated architecture of the study, coloured "
-              "by accuracy; per-stage lists are split into field_0, field_1, ...; drag along an "
-              "axis to filter. Parameter importance: PED-ANOVA (optuna.importance) of each "
-              "parameter for reaching the top 10 % of accuracy, computed from the results rows.")
+        _note(
+            "Parallel coordinates: one line per evaluated architecture of the study, coloured "
+            "by accuracy; per-stage lists are split into field_0, field_1, ...; drag along an "
+            "axis to filter. Parameter importance: PED-ANOVA (optuna.importance) of each "
+            "parameter for reaching the top 10 % of accuracy, computed from the results rows."
+        )
     )
     for s in studies:
         rows = evaluated[(evaluated["study_name"] == s.name) & (evaluated["source"] == "search")]
@@ -577,46 +666,67 @@ def _parameters_section(page: Page, studies: list[Study], evaluated: pd.DataFram
         section.parts.append(f"<h3>{esc(s.name)}</h3>")
         if len(rows) < 2:
             section.parts.append(
-                _missing(f"Study {esc(s.name)} has {len(rows)} evaluated architecture"
-                         f"{'' if len(rows) == 1 else 's'}: parallel coordinates and parameter "
-                         "importance need at least 2 (importance needs "
-                         f"{IMPORTANCE_MIN_TRIALS}).")
+                _missing(
+                    f"Study {esc(s.name)} has {len(rows)} evaluated architecture"
+                    f"{'' if len(rows) == 1 else 's'}: parallel coordinates and parameter "
+                    "importance need at least 2 (importance needs "
+                    f"{IMPORTANCE_MIN_TRIALS})."
+                )
             )
             continue
         flat, constant = _flat_params(rows)
         if constant:
             section.parts.append(_note("Same in every architecture: " + esc(", ".join(constant))))
         if flat.shape[1] == 0:
-            section.parts.append(_missing("Every architecture of this study is the same: nothing "
-                                          "to compare."))
+            section.parts.append(
+                _missing("Every architecture of this study is the same: nothing to compare.")
+            )
             continue
-        section.parts.append(page.figure(_parcoords_figure(flat, rows)))
+        if len(rows) > PARCOORDS_MAX_LINES:
+            keep = _sample(len(rows), PARCOORDS_MAX_LINES)
+            section.parts.append(
+                _note(
+                    f"Parallel coordinates of a random sample of {PARCOORDS_MAX_LINES} of the "
+                    f"{len(rows)} architectures (seed 0)."
+                )
+            )
+            section.parts.append(page.figure(_parcoords_figure(flat.iloc[keep], rows.iloc[keep])))
+        else:
+            section.parts.append(page.figure(_parcoords_figure(flat, rows)))
         if len(rows) < IMPORTANCE_MIN_TRIALS:
             section.parts.append(
-                _missing(f"Parameter importance needs at least {IMPORTANCE_MIN_TRIALS} evaluated "
-                         f"architectures; study {esc(s.name)} has {len(rows)}.")
+                _missing(
+                    f"Parameter importance needs at least {IMPORTANCE_MIN_TRIALS} evaluated "
+                    f"architectures; study {esc(s.name)} has {len(rows)}."
+                )
             )
             continue
         if len(rows) > IMPORTANCE_MAX_TRIALS:
             section.parts.append(
-                _note(f"Importance from a random sample of {IMPORTANCE_MAX_TRIALS} of the "
-                      f"{len(rows)} architectures (seed 0).")
+                _note(
+                    f"Importance from a random sample of {IMPORTANCE_MAX_TRIALS} of the "
+                    f"{len(rows)} architectures (seed 0)."
+                )
             )
-        section.parts.append(page.figure(_importance_figure(flat, rows), "figure importance"))
+        importances = parameter_importances(flat, rows["val_acc"])
+        section.parts.append(page.figure(_importance_figure(importances), "figure importance"))
     return section
 
 
 def _flat_params(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Flattened arch fields that vary (columns) and the 'field=value' text of those that do not."""
     flat = pd.DataFrame.from_records([flatten_arch(a) for a in rows["arch"]], index=rows.index)
+    for column in flat.columns:  # nested values (rare) become their JSON text
+        if flat[column].dtype == object and flat[column].map(type).isin((dict, list)).any():
+            flat[column] = flat[column].map(_hashable)
     constant, varying = [], []
     for column in flat.columns:
-        distinct = flat[column].dropna().map(_hashable).unique()
-        if len(distinct) < 2 and flat[column].notna().all():
-            constant.append(f"{column}={_hashable(flat[column].iloc[0])}")
+        values = flat[column]
+        if values.nunique(dropna=True) < 2 and values.notna().all():
+            constant.append(f"{column}={_hashable(values.iloc[0])}")
         else:
             varying.append(column)
-    return flat[varying].map(_hashable), constant
+    return flat[varying], constant
 
 
 def _hashable(value: Any) -> Any:
@@ -626,8 +736,21 @@ def _hashable(value: Any) -> Any:
     return item() if callable(item) else value
 
 
+def _compact(values: np.ndarray) -> np.ndarray:
+    """The smallest array type that holds the values exactly (base64 in the page: size matters)."""
+    if np.isfinite(values).all() and (values == np.round(values)).all():
+        for dtype in (np.int8, np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if values.min() >= info.min and values.max() <= info.max:
+                return values.astype(dtype)
+    return values.astype(np.float32)
+
+
 def _is_number(values: list[Any]) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in values
+    )
 
 
 def _parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
@@ -636,15 +759,19 @@ def _parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
         values = flat[column]
         distinct = list(pd.unique(values.dropna()))
         if _is_number(distinct):
-            dim = dict(label=esc(column), values=values.astype(float).to_numpy(np.float32))
+            dim = dict(label=esc(column), values=_compact(values.astype(float).to_numpy()))
             if len(distinct) <= 10:
                 dim["tickvals"] = sorted(distinct)
         else:
-            categories = sorted(distinct, key=lambda v: (type(v).__name__, str(v)))
+            categories = sorted(distinct, key=_order)
             codes = values.map({v: i for i, v in enumerate(categories)})
-            dim = dict(label=esc(column), values=codes.astype(float).to_numpy(np.float32),
-                       tickvals=list(range(len(categories))),
-                       ticktext=[esc(str(v)) for v in categories])
+            dim = dict(
+                label=esc(column),
+                values=_compact(codes.astype(float).to_numpy()),
+                tickvals=list(range(len(categories))),
+                # parcoords tick text is plain SVG text (no pseudo-HTML): not escaped
+                ticktext=[str(v) for v in categories],
+            )
         dims.append(dim)
     for column, label, scale in COSTS[:1]:
         cost = rows[column].astype(float)
@@ -652,39 +779,49 @@ def _parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
             dims.append(dict(label=label, values=(cost * scale).to_numpy(np.float32)))
     accuracy = rows["val_acc"].astype(float).to_numpy(np.float32)
     dims.append(dict(label="val acc (%)", values=accuracy))
-    fig = go.Figure(go.Parcoords(
-        dimensions=dims,
-        line=dict(color=accuracy, colorscale="Viridis", showscale=True,
-                  colorbar=dict(title="val acc (%)")),
-        labelangle=-30 if len(dims) > 10 else 0, labelside="top",
-    ))
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dims,
+            line=dict(
+                color=accuracy,
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title="val acc (%)"),
+            ),
+            labelangle=-30 if len(dims) > 10 else 0,
+            labelside="top",
+        )
+    )
     fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=60, t=110, b=30))
     return fig
 
 
-def _importance_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
-    """optuna.visualization's importance plot of an in-memory study rebuilt from the rows."""
+def parameter_importances(flat: pd.DataFrame, accuracy: pd.Series) -> dict[str, float]:
+    """PED-ANOVA importance (optuna.importance) of each column of `flat` for reaching the top
+    10 % of accuracy, through an in-memory Optuna study rebuilt from the rows, so it works
+    without the search's own study (results-only databases, baseline studies)."""
     import optuna
     from optuna.distributions import CategoricalDistribution
-    from optuna.importance import PedAnovaImportanceEvaluator
+    from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
     from optuna.trial import create_trial
 
     if len(flat) > IMPORTANCE_MAX_TRIALS:
-        keep = np.sort(np.random.default_rng(0).choice(len(flat), IMPORTANCE_MAX_TRIALS, replace=False))
-        flat, rows = flat.iloc[keep], rows.iloc[keep]
-    names = {column: esc(column) for column in flat.columns}
+        keep = _sample(len(flat), IMPORTANCE_MAX_TRIALS)
+        flat, accuracy = flat.iloc[keep], accuracy.iloc[keep]
     distributions = {
-        names[c]: CategoricalDistribution(
-            sorted(pd.unique(flat[c].dropna()), key=lambda v: (type(v).__name__, str(v)))
-        )
+        c: CategoricalDistribution(sorted({_hashable(v) for v in flat[c].dropna()}, key=_order))
         for c in flat.columns
     }
     trials = []
-    for params, value in zip(flat.to_dict(orient="records"), rows["val_acc"].astype(float), strict=True):
-        present = {names[k]: v for k, v in params.items() if not pd.isna(v)}
-        trials.append(create_trial(
-            params=present, distributions={k: distributions[k] for k in present}, value=value,
-        ))
+    for params, value in zip(flat.to_dict(orient="records"), accuracy.astype(float), strict=True):
+        present = {k: _hashable(v) for k, v in params.items() if not pd.isna(v)}
+        trials.append(
+            create_trial(
+                params=present,
+                distributions={k: distributions[k] for k in present},
+                value=value,
+            )
+        )
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
@@ -692,14 +829,44 @@ def _importance_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
             warnings.simplefilter("ignore")
             study = optuna.create_study(direction="maximize")
             study.add_trials(trials)
-            fig = optuna.visualization.plot_param_importances(
-                study, evaluator=PedAnovaImportanceEvaluator(), target_name="val acc"
-            )
+            return get_param_importances(study, evaluator=PedAnovaImportanceEvaluator())
     finally:
         optuna.logging.set_verbosity(verbosity)
-    fig.update_layout(title=None, template="plotly_white",
-                      height=max(260, 22 * len(distributions) + 80),
-                      margin=dict(l=140, r=20, t=20, b=40))
+
+
+def _sample(n: int, size: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+
+
+def _order(value: Any) -> tuple[int, float, str]:
+    """Numbers in numeric order, then everything else by its text."""
+    if _is_number([value]):
+        return 0, float(value), ""
+    return 1, 0.0, f"{type(value).__name__}:{value}"
+
+
+def _importance_figure(importances: dict[str, float]) -> go.Figure:
+    # drawn here rather than with optuna.visualization.plot_param_importances, whose hover text
+    # deep-copies every trial once per parameter (minutes for 1,000 trials of 40 parameters)
+    names = list(importances)[::-1]  # most important on top
+    values = [importances[n] for n in names]
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=[esc(n) for n in names],
+            orientation="h",
+            marker_color="#636efa",
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        height=max(240, 20 * len(names) + 70),
+        margin=dict(l=150, r=40, t=20, b=40),
+        xaxis=dict(title="importance for the top 10 % of val accuracy (PED-ANOVA)"),
+    )
     return fig
 
 
@@ -721,17 +888,26 @@ TRIAL_COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None]
     ("train (s)", "train_s", lambda r: r["train_s"].astype(float).round(1)),
     ("reason", "error", None),
 )
-NUMERIC_COLUMNS = {"trial", "params (M)", "MACs (M)", "latency (ms)", "val acc (%)",
-                   "test acc (%)", "train (s)"}
+NUMERIC_COLUMNS = {
+    "trial",
+    "params (M)",
+    "MACs (M)",
+    "latency (ms)",
+    "val acc (%)",
+    "test acc (%)",
+    "train (s)",
+}
 
 
-def trials_data(frame: pd.DataFrame) -> dict[str, Any]:
+def trials_data(frame: pd.DataFrame, summaries: pd.Series) -> dict[str, Any]:
     """Every results row as JSON-ready columns and rows, for the table's script."""
-    rows = frame.sort_values(["study_name", "trial_number", "id"], kind="stable", na_position="last")
+    rows = frame.sort_values(
+        ["study_name", "trial_number", "id"], kind="stable", na_position="last"
+    )
     columns = {}
     for label, source, convert in TRIAL_COLUMNS:
         if source == "arch":
-            columns[label] = pd.Series(arch_summaries(rows["arch"]), index=rows.index)
+            columns[label] = pd.Series(summaries.reindex(rows["id"]).to_numpy(), index=rows.index)
         elif convert is not None:
             columns[label] = convert(rows)
         else:
@@ -748,7 +924,7 @@ def _json_scalar(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def _trials_section(studies: list[Study], frame: pd.DataFrame) -> Section:
+def _trials_section(frame: pd.DataFrame, summaries: pd.Series) -> Section:
     section = Section("All trials", "trials")
     if not len(frame):
         section.parts.append(_missing("No results rows in the selected studies: no trial to list."))
@@ -759,15 +935,20 @@ def _trials_section(studies: list[Study], frame: pd.DataFrame) -> Section:
         '<div class="controls"><label>Filter <input id="trials-filter" type="search" '
         'placeholder="text in any column" size="32"></label> '
         f'<label>Status <select id="trials-status"><option value="">any</option>{options}'
-        '</select></label> <span id="trials-count"></span></div>'
-        '<div class="table-wrap"><table id="trials" class="trials"><thead></thead><tbody></tbody>'
+        '</select></label> <button id="trials-prev" type="button">« previous</button> '
+        '<button id="trials-next" type="button">next »</button> <span id="trials-count"></span></div>'
+        '<div class="table-wrap"><table id="trials-table" class="trials"><thead></thead><tbody></tbody>'
         "</table></div>"
     )
     section.parts.append(
-        f'<script type="application/json" id="trials-data">{_script_json(trials_data(frame))}</script>'
+        f'<script type="application/json" id="trials-data">{_script_json(trials_data(frame, summaries))}</script>'
     )
-    section.parts.append(_note("Click a column header to sort (again to reverse); the filter "
-                               "keeps rows containing the text in any column."))
+    section.parts.append(
+        _note(
+            "Click a column header to sort (again to reverse); the filter "
+            "keeps rows containing the text in any column; 200 rows a page."
+        )
+    )
     return section
 
 
@@ -776,8 +957,11 @@ def _trials_section(studies: list[Study], frame: pd.DataFrame) -> Section:
 
 def _script_json(value: Any) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' can end it or open a comment."""
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"),
-                                                           allow_nan=False)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), allow_nan=False)
+    )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -823,7 +1007,7 @@ SCRIPT = """
   var dataNode = document.getElementById('trials-data');
   if (!dataNode) return;
   var data = JSON.parse(dataNode.textContent);
-  var table = document.getElementById('trials'), tbody = table.tBodies[0];
+  var table = document.getElementById("trials-table"), tbody = table.tBodies[0];
   var filter = document.getElementById('trials-filter');
   var status = document.getElementById('trials-status');
   var count = document.getElementById('trials-count');
@@ -852,6 +1036,7 @@ SCRIPT = """
   function sortBy(c){
     sortDir = (sortCol === c) ? -sortDir : 1;
     sortCol = c;
+    first = 0;
     order.sort(compare);
     Array.prototype.forEach.call(headRow.children, function(th, i){
       if (i === c) th.setAttribute('aria-sort', sortDir > 0 ? 'ascending' : 'descending');
@@ -859,13 +1044,17 @@ SCRIPT = """
     });
     render();
   }
+  var pageSize = 200, first = 0;
+  var prev = document.getElementById('trials-prev'), next = document.getElementById('trials-next');
   function render(){
     var q = filter.value.trim().toLowerCase(), st = status.value;
-    var frag = document.createDocumentFragment(), shown = 0;
-    order.forEach(function(i){
+    var matching = order.filter(function(i){
+      return (!st || data.rows[i][statusCol] === st) && (!q || text[i].indexOf(q) >= 0);
+    });
+    if (first >= matching.length) first = Math.max(0, matching.length - pageSize);
+    var frag = document.createDocumentFragment();
+    matching.slice(first, first + pageSize).forEach(function(i){
       var row = data.rows[i];
-      if (st && row[statusCol] !== st) return;
-      if (q && text[i].indexOf(q) < 0) return;
       var tr = document.createElement('tr');
       tr.className = 'status-' + String(row[statusCol]);
       row.forEach(function(v, c){
@@ -875,20 +1064,25 @@ SCRIPT = """
         tr.appendChild(td);
       });
       frag.appendChild(tr);
-      shown++;
     });
     tbody.replaceChildren(frag);
-    count.textContent = shown + ' of ' + data.rows.length + ' rows';
+    var last = Math.min(first + pageSize, matching.length);
+    count.textContent = (matching.length ? (first + 1) + '\u2013' + last + ' of ' : '0 of ') +
+      matching.length + ' matching rows (' + data.rows.length + ' in all)';
+    prev.disabled = first === 0;
+    next.disabled = last >= matching.length;
   }
-  filter.addEventListener('input', render);
-  status.addEventListener('change', render);
+  prev.addEventListener('click', function(){ first = Math.max(0, first - pageSize); render(); });
+  next.addEventListener('click', function(){ first += pageSize; render(); });
+  filter.addEventListener('input', function(){ first = 0; render(); });
+  status.addEventListener('change', function(){ first = 0; render(); });
   render();
 })();
 """
 
 
 def _page_html(title: str, sections: list[Section], page: Page, hover: list[str]) -> str:
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     import optuna
 
     nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections)

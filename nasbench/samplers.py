@@ -10,12 +10,16 @@ One table (`SAMPLER_NAMES`, `make_sampler`) maps a name to an Optuna sampler:
     grid    GridSampler over the space's GRID (only spaces small enough to enumerate define one)
     local   LocalSearchSampler below: the default for small categorical spaces such as nb201
 
-Constraints (`constraints_func`, feasible when every value is <= 0) steer tpe, nsga2, gp and local;
-random, qmc and grid never steer, so they ignore them (infeasible trials are still recorded).
+Constraints steer tpe, nsga2, gp and local (a trial is feasible when every value is <= 0); random,
+qmc and grid never steer, so they ignore them. Optuna 5 deprecates a sampler's `constraints_func`
+(removal planned for v7) in favour of `Trial.set_constraint(name, value)` in the objective, which
+every sampler reads from the stored trial: prefer that and pass constraints_func=None. A
+constraints_func given here still works (its deprecation warning is silenced).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -34,6 +38,7 @@ ConstraintsFunc = Callable[[FrozenTrial], Sequence[float]]
 
 SAMPLER_NAMES = ("tpe", "nsga2", "random", "qmc", "gp", "grid", "local")
 MULTI_OBJECTIVE = frozenset({"tpe", "nsga2", "random", "qmc", "gp", "grid"})
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # above this many cells GridSampler's enumeration stops being a sensible strategy
 MAX_GRID_SIZE = 1_000_000
 
@@ -63,20 +68,29 @@ def make_sampler(
     if n_objectives > 1 and name not in MULTI_OBJECTIVE:
         valid = ", ".join(s for s in SAMPLER_NAMES if s in MULTI_OBJECTIVE)
         raise UsageError(f"sampler {name!r} optimises one objective; for several use {valid}")
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints_func)
+    if name in ("tpe", "nsga2", "gp"):
+        with warnings.catch_warnings():
+            # optuna 5 deprecates constraints_func for Trial.set_constraint (removal in v7): see
+            # the module docstring; the samplers themselves read constraints either way
+            warnings.filterwarnings("ignore", ".*constraints_func", FutureWarning)
+            if name == "tpe":
+                return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
+            if name == "nsga2":
+                return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints_func)
+            return optuna.samplers.GPSampler(
+                seed=seed, constraints_func=constraints_func, warn_independent_sampling=False
+            )
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "qmc":
-        return optuna.samplers.QMCSampler(
-            scramble=True, seed=seed, warn_independent_sampling=False, warn_asynchronous_seeding=False
-        )
-    if name == "gp":
-        return optuna.samplers.GPSampler(
-            seed=seed, constraints_func=constraints_func, warn_independent_sampling=False
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(
+                scramble=True,
+                seed=seed,
+                warn_independent_sampling=False,
+                warn_asynchronous_seeding=False,
+            )
     if name == "grid":
         size = _grid_size(space)
         if size is None:
@@ -118,7 +132,8 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
     Each further trial evaluates an unseen neighbour of the incumbent (one parameter changed), the
     one a ridge regression on the one-hot encoding of every completed trial predicts best, and moves
     to it as soon as it improves on the incumbent. When every neighbour has been seen (a local
-    optimum), a new random batch restarts the search. Cells already evaluated are not proposed again.
+    optimum), a new random batch restarts the search. Cells already tried (failed or pruned ones
+    included) are not proposed again while unseen ones remain.
 
     The state is replayed from the study's completed trials (in trial-number order), so a resumed
     or shared study continues where it stood. Only categorical parameters are searched; any other
@@ -134,6 +149,8 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
         ridge: float = 1.0,
         constraints_func: ConstraintsFunc | None = None,
     ) -> None:
+        if n_startup_trials < 1:
+            raise ValueError(f"n_startup_trials must be at least 1, got {n_startup_trials}")
         self._rng = np.random.RandomState(seed)
         self._random = optuna.samplers.RandomSampler(seed=seed)
         self._n_startup_trials = n_startup_trials
@@ -175,13 +192,14 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
             return {}
         names = list(search_space)
         sizes = [len(search_space[n].choices) for n in names]  # type: ignore[attr-defined]
-        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        state = self._update(study, completed, search_space)
+        finished = study.get_trials(deepcopy=False, states=FINISHED)
+        state = self._update(study, finished, search_space)
         busy = state.seen | {
             cell
             for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if (cell := _encode(t, search_space)) is not None
         }
+        completed = [t for t in finished if t.state == TrialState.COMPLETE]
 
         cell = None
         if state.batch_left == 0 and state.incumbent is not None:
@@ -200,10 +218,10 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
     def _update(
         self,
         study: optuna.Study,
-        completed: list[FrozenTrial],
+        finished: list[FrozenTrial],
         search_space: dict[str, BaseDistribution],
     ) -> _Replay:
-        ordered = sorted(completed, key=lambda t: t.number)
+        ordered = sorted(finished, key=lambda t: t.number)
         key = (study._study_id, tuple(search_space.items()))
         state = self._replay
         numbers = [t.number for t in ordered]
@@ -221,18 +239,21 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
             cell = _encode(trial, search_space)
             if cell is None:
                 continue
-            score = self._score(trial, sign)
+            state.seen.add(cell)  # failed and pruned cells too: never propose them again
+            score = self._score(trial, sign) if trial.state == TrialState.COMPLETE else None
             if state.batch_left > 0:
-                if state.batch_best is None or score > state.batch_best[0]:
+                if score is not None and (state.batch_best is None or score > state.batch_best[0]):
                     state.batch_best = (score, cell)
                 state.batch_left -= 1
                 if state.batch_left == 0:
+                    if state.batch_best is None:  # nothing in the batch completed: another batch
+                        state.batch_left = self._n_startup_trials
                     state.incumbent, state.batch_best = state.batch_best, None
-            elif state.incumbent is None or score > state.incumbent[0]:
+            elif score is not None and score > state.incumbent[0]:  # type: ignore[index]
                 state.incumbent = (score, cell)  # first improvement: move at once
-            state.seen.add(cell)
             if state.batch_left == 0 and all(
-                n in state.seen for n in _neighbours(state.incumbent[1], sizes)
+                n in state.seen
+                for n in _neighbours(state.incumbent[1], sizes)  # type: ignore[index]
             ):
                 state.batch_left = self._n_startup_trials  # local optimum: restart
         self._replay, self._replay_key = state, key
@@ -242,11 +263,12 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
         """(feasibility, value): a feasible trial beats an infeasible one, then by objective."""
         if trial.number not in self._scores:
             value = sign * float(trial.value)  # type: ignore[arg-type]
-            if self._constraints_func is None:
-                self._scores[trial.number] = (0.0, value)
-            else:
-                violation = sum(max(0.0, float(c)) for c in self._constraints_func(trial))
-                self._scores[trial.number] = (-violation, value if violation == 0 else 0.0)
+            if self._constraints_func is not None:
+                constraints = list(self._constraints_func(trial))
+            else:  # values the objective set with Trial.set_constraint (optuna >= 5)
+                constraints = list(getattr(trial, "constraints", {}).values())
+            violation = sum(max(0.0, float(c)) for c in constraints)
+            self._scores[trial.number] = (-violation, value if violation == 0 else 0.0)
         return self._scores[trial.number]
 
     # -- proposing
@@ -285,7 +307,9 @@ class LocalSearchSampler(optuna.samplers.BaseSampler):
         return cell
 
 
-def _encode(trial: FrozenTrial, search_space: dict[str, BaseDistribution]) -> tuple[int, ...] | None:
+def _encode(
+    trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+) -> tuple[int, ...] | None:
     """A trial's categorical parameters as choice indices, or None if it lacks one of them."""
     cell = []
     for name, dist in search_space.items():

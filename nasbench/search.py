@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import socket
 import sys
 import time
 import warnings
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import torch
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
@@ -33,7 +36,6 @@ from nasbench.train import TrainingDiverged, default_train_config
 COST_OBJECTIVES = {"macs": "macs", "params": "params", "latency": "latency_ms"}
 HEARTBEAT_INTERVAL_S = 10
 GRACE_PERIOD_S = 40
-COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark")
 
@@ -58,10 +60,30 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
     )
 
 
+def counts_towards_budget(trial: FrozenTrial) -> bool:
+    """A trial counts towards --trials when it produced a result row: complete, pruned, or failed
+    with its reason. Trials stopped by Ctrl-C, killed with their worker (then retried) or started
+    past the budget by a concurrent worker do not count."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and trial.user_attrs.get("status") == "failed"
+
+
 def counted_trials(study: optuna.Study) -> int:
-    """Trials that count towards --trials: finished ones, except those stopped by Ctrl-C."""
-    trials = study.get_trials(deepcopy=False, states=COUNTED_STATES)
-    return sum(1 for t in trials if not t.user_attrs.get("interrupted"))
+    return sum(counts_towards_budget(t) for t in study.get_trials(deepcopy=False))
+
+
+def over_budget(study: optuna.Study, trial_number: int, budget: int) -> bool:
+    """Whether trials numbered before this one, finished or still running, already fill the budget."""
+    ahead = 0
+    for t in study.get_trials(deepcopy=False):
+        if t.number < trial_number and (counts_towards_budget(t) or t.state == TrialState.RUNNING):
+            ahead += 1
+    return ahead >= budget
+
+
+class OverBudget(Exception):
+    """A concurrent worker asked for a trial after the budget was filled; it is dropped."""
 
 
 class Search:
@@ -100,6 +122,8 @@ class Search:
             "latency_ms": settings.max_latency_ms,
         }
         self.active_limits = {k: v for k, v in self.limits.items() if v is not None}
+        # Optuna's constraint values: one per hard limit, then one for running out of memory
+        self.n_constraints = len(self.active_limits) + 1
         self._finished_curves: list[FinishedCurve] = []
 
     # ---- study ------------------------------------------------------------------------------
@@ -107,12 +131,12 @@ class Search:
     def open_study(self) -> optuna.Study:
         s = self.settings
         sampler_name = s.sampler or samplers.default_sampler_name(self.space, len(self.objectives))
-        constraints = self.constraints if self.active_limits else None
+        sampler_seed = s.seed if s.worker_index == 0 else trial_seed(s.seed, -s.worker_index)
         sampler = samplers.make_sampler(
             sampler_name,
-            seed=s.seed,
+            seed=sampler_seed,
             n_objectives=len(self.objectives),
-            constraints_func=constraints,
+            constraints_func=self.constraints,
             space=self.space,
         )
         pruner = (
@@ -159,7 +183,8 @@ class Search:
         import torch
 
         settings = dataclasses.asdict(self.settings)
-        settings.pop("storage")
+        for key in ("storage", "worker_index", "workers", "devices", "device"):
+            settings.pop(key)
         return {
             "settings": settings,
             "protocol_hash": self.protocol,
@@ -179,12 +204,17 @@ class Search:
 
     def constraints(self, trial: FrozenTrial) -> list[float]:
         """Optuna's constraint values: <= 0 is feasible."""
-        return trial.user_attrs.get("constraints", [0.0] * len(self.active_limits))
+        return trial.user_attrs.get("constraints", [0.0] * self.n_constraints)
 
     # ---- one trial --------------------------------------------------------------------------
 
     def objective(self, trial: optuna.Trial) -> tuple[float, ...] | float:
         started = datetime.now(UTC)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        if over_budget(trial.study, trial.number, self.settings.trials):
+            trial.set_user_attr("surplus", True)
+            trial.study.stop()
+            raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
         seed = trial_seed(self.settings.seed, trial.number)
         row: dict[str, Any] = {
             "study_name": self.settings.study_name,
@@ -232,6 +262,7 @@ class Search:
         row["arch"] = arch
         row["arch_hash"] = arch_hash(arch)
         trial.set_user_attr("arch_hash", row["arch_hash"])
+        trial.set_user_attr("arch", arch)
         self.space.validate(arch)
 
         previous = store.find_result(
@@ -265,10 +296,18 @@ class Search:
                 trial.set_user_attr("val_acc_curve", curve)
                 return self._should_stop(trial, epoch, val_acc, costs)
 
-            row.update(
-                train_proxy(model, self.data, self.recipe, device=self.device, seed=seed,
-                            on_epoch=on_epoch)
-            )
+            try:
+                metrics = train_proxy(model, self.data, self.recipe, device=self.device,
+                                      seed=seed, on_epoch=on_epoch)
+            except (torch.OutOfMemoryError, MemoryError) as err:
+                constraints = [*trial.user_attrs.get("constraints", [0.0] * self.n_constraints)]
+                constraints[-1] = 1.0  # tells the sampler this region does not fit in memory
+                trial.set_user_attr("constraints", constraints)
+                row.update(error=f"out of memory: {str(err).splitlines()[0]}", val_acc=0.0)
+                del model
+                _release_memory(self.device)
+                return self._values(row), "infeasible"
+            row.update(metrics)
             if row.pop("stopped_early"):
                 row["error"] = trial.user_attrs.get("stop_reason", "stopped early")
                 raise optuna.TrialPruned(row["error"])
@@ -289,8 +328,6 @@ class Search:
 
     def _check_limits(self, trial: optuna.Trial, row: dict[str, Any]) -> str | None:
         """Record Optuna's constraint values and describe the violated hard limits, if any."""
-        if not self.active_limits:
-            return None
         values, broken = [], []
         for column, limit in self.active_limits.items():
             value = row.get(column)
@@ -300,7 +337,7 @@ class Search:
             values.append(float(value) - float(limit))
             if value > limit:
                 broken.append(f"{column} {value:,.4g} > limit {limit:,.4g}")
-        trial.set_user_attr("constraints", values)
+        trial.set_user_attr("constraints", [*values, 0.0])
         return "; ".join(broken) or None
 
     def _values(self, row: dict[str, Any]) -> tuple[float, ...]:
@@ -344,6 +381,11 @@ COST_COLUMNS_REUSED = (
 )  # fmt: skip
 
 
+def _release_memory(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+
+
 def _row_columns(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in ("stopped_early",)}
 
@@ -351,21 +393,27 @@ def _row_columns(row: dict[str, Any]) -> dict[str, Any]:
 # ---- the command -----------------------------------------------------------------------------
 
 
-def run_search(settings: SearchSettings) -> int:
+def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     """Run (or resume) a study until it holds settings.trials counted trials."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if settings.workers > 1 or settings.devices:
+        from nasbench.workers import run_workers
+
+        return run_workers(settings)
     search = Search(settings)
     study = search.open_study()
     done = counted_trials(study)
     if done >= settings.trials:
+        if quiet:
+            return 0
         print(
             f"study {settings.study_name!r} already has {done} of {settings.trials} trials; "
             f"raise --trials to run more",
             file=sys.stderr,
         )
         return 0
-    progress = Progress(study, settings.trials, done, search.objectives)
+    progress = Progress(study, settings.trials, done, search.objectives, quiet=quiet)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
         search.refresh_finished_curves(study)
@@ -379,7 +427,7 @@ def run_search(settings: SearchSettings) -> int:
             search.objective,
             n_trials=settings.trials - done,
             callbacks=[after_trial],
-            catch=(TrialFailed,),
+            catch=(TrialFailed, OverBudget),
             gc_after_trial=False,
         )
     except KeyboardInterrupt:
@@ -392,23 +440,26 @@ def run_search(settings: SearchSettings) -> int:
         )
         return 130
     progress.close()
-    print(progress.summary(), file=sys.stderr)
+    if not quiet:
+        print(progress.summary(), file=sys.stderr)
     return 0
 
 
 class Progress:
     """A progress bar: trials done, best accuracy, Pareto-front size and time left."""
 
-    def __init__(self, study: optuna.Study, total: int, done: int, objectives: list[str]):
+    def __init__(
+        self, study: optuna.Study, total: int, done: int, objectives: list[str], quiet: bool = False
+    ):
         self.study = study
         self.objectives = objectives
         self.started = time.monotonic()
         self.bar = tqdm(total=total, initial=done, desc=study.study_name, unit="trial",
-                        file=sys.stderr, dynamic_ncols=True)
+                        file=sys.stderr, dynamic_ncols=True, disable=quiet)
         self.failures = 0
 
     def update(self, trial: FrozenTrial) -> None:
-        if trial.user_attrs.get("interrupted"):
+        if not counts_towards_budget(trial):
             return
         status = trial.user_attrs.get("status", trial.state.name.lower())
         if status == "failed":

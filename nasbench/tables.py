@@ -108,7 +108,9 @@ def evaluated_rows(frame: pd.DataFrame) -> pd.DataFrame:
     rows = frame[frame["status"].isin(EVALUATED)].copy()
     rows["_rank"] = (rows["status"] != "complete").astype(int)
     # rows without a hash (hand-written baselines) are all distinct
-    rows["_key"] = rows["arch_hash"].where(rows["arch_hash"].notna(), "id:" + rows["id"].astype(str))
+    rows["_key"] = rows["arch_hash"].where(
+        rows["arch_hash"].notna(), "id:" + rows["id"].astype(str)
+    )
     rows = rows.sort_values(["_rank", "id"], kind="stable")
     rows = rows.drop_duplicates(["study_name", "_key"], keep="first")
     return rows.sort_values("id", kind="stable").drop(columns=["_rank", "_key"])
@@ -137,7 +139,9 @@ def pareto_mask(accuracy: Sequence[float], cost: Sequence[float]) -> np.ndarray:
 # ---------------------------------------------------------------- the table
 
 
-def results_table(frame: pd.DataFrame, pareto: bool = False, sort: str | None = None) -> pd.DataFrame:
+def results_table(
+    frame: pd.DataFrame, pareto: bool = False, sort: str | None = None
+) -> pd.DataFrame:
     """The paper table of `frame` (results rows): study, name, arch, params, MACs, latency and
     accuracy, one row per architecture; with pareto, each study's front of accuracy against MACs."""
     if sort is not None and _sort_column(sort) is None:
@@ -203,7 +207,8 @@ def format_table(table: pd.DataFrame, output_format: str) -> str:
     if output_format == "csv":
         return table.to_csv(index=False)
     if output_format == "md":
-        return table.to_markdown(index=False, floatfmt="g") + "\n"
+        cells = table.astype(object).where(table.notna(), None)  # tabulate prints None as missingval
+        return cells.to_markdown(index=False, floatfmt="g", missingval="–") + "\n"
     if output_format == "latex":
         formatters = {c: _latex_number(d) for c, d in _DECIMALS.items() if c in table}
         return table.to_latex(index=False, escape=True, na_rep="--", formatters=formatters)

@@ -15,6 +15,7 @@ BenchmarkError with one line naming the file and, where it applies, the row.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ import pandas as pd
 
 from nasbench.errors import UsageError
 from nasbench.spaces import ArchError
-from search_spaces.nb201 import NAME as NB201, from_nb201_string, to_nb201_string
+from search_spaces.nb201 import NAME as NB201
+from search_spaces.nb201 import from_nb201_string, to_nb201_string
 
 REQUIRED_COLUMNS = ("arch", "params", "cifar10_valid_acc", "cifar10_test_acc")
 NUMERIC_COLUMNS = REQUIRED_COLUMNS[1:]
@@ -39,6 +41,7 @@ class TabularBenchmark:
 
     path: str
     frame: pd.DataFrame  # index: arch string; columns params, val_acc, test_acc (+ extras)
+    fingerprint: str  # SHA-256 of the file's bytes (16 hex digits): which table a study used
     space: str = NB201
 
     def __len__(self) -> int:
@@ -71,7 +74,9 @@ def load_benchmark(path: str | Path) -> TabularBenchmark:
         raw = pd.read_csv(path, dtype={"arch": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BenchmarkError(f"benchmark file {name!r} is not a readable CSV: {first_line}") from None
+        raise BenchmarkError(
+            f"benchmark file {name!r} is not a readable CSV: {first_line}"
+        ) from None
 
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
@@ -89,7 +94,7 @@ def load_benchmark(path: str | Path) -> TabularBenchmark:
         if bad.any():
             row = int(bad.idxmax())
             raise BenchmarkError(
-                f"benchmark file {name!r}, row {row + 1}: {column}={raw[column].iloc[row]!r} "
+                f"benchmark file {name!r}, row {row + 1}: {column}={_shown(raw[column].iloc[row])} "
                 "is not a number"
             )
         frame[column] = numbers
@@ -97,7 +102,7 @@ def load_benchmark(path: str | Path) -> TabularBenchmark:
     if fractional.any():
         row = int(fractional.idxmax())
         raise BenchmarkError(
-            f"benchmark file {name!r}, row {row + 1}: params={raw['params'].iloc[row]!r} "
+            f"benchmark file {name!r}, row {row + 1}: params={_shown(raw['params'].iloc[row])} "
             "is not a whole number"
         )
 
@@ -117,4 +122,10 @@ def load_benchmark(path: str | Path) -> TabularBenchmark:
         columns={"cifar10_valid_acc": "val_acc", "cifar10_test_acc": "test_acc"}
     )
     frame["params"] = frame["params"].astype("int64")
-    return TabularBenchmark(path=name, frame=frame)
+    fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return TabularBenchmark(path=name, frame=frame, fingerprint=fingerprint)
+
+
+def _shown(value: Any) -> str:
+    """A cell of the file as the user wrote it: quoted text, plain numbers (not np.float64(...))."""
+    return repr(value) if isinstance(value, str) else str(value)

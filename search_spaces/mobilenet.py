@@ -37,7 +37,7 @@ from nasbench.layers import (
     make_divisible,
     stride2_slots,
 )
-from nasbench.spaces import ArchError, check_choice, check_keys, check_range, check_stage_list
+from nasbench.spaces import ArchError, check_keys, check_range, check_stage_list
 
 NAME = "mobilenet"
 NUM_STAGES = 7
@@ -66,13 +66,13 @@ MAX_LAST_CHANNELS = 4096
 
 # what suggest samples: proxies small enough to train in seconds on 8x8-32x32 images on a CPU
 SUGGEST = {
-    "width_mult": [0.25, 0.35, 0.5, 0.75],
+    "width_mult": [0.25, 0.35, 0.5],
     "depths": [1, 2],
     "expand_ratios": [1, 3, 6],
     "kernel_sizes": [3, 5, 7],
     "se": [False, True],
     "activations": ["relu", "hardswish"],
-    "last_channels": [0, 256, 512],
+    "last_channels": [0, 128, 256],
     "dropout": [0.0, 0.1, 0.2],
 }
 PER_STAGE = ("depths", "expand_ratios", "kernel_sizes", "se", "activations")
@@ -153,7 +153,9 @@ def build(
             width = out_width
         parts[f"stage{i + 1}"] = nn.Sequential(*blocks)
     if arch["last_channels"]:
-        parts["last_conv"] = conv_bn_act(width, arch["last_channels"], 1, activation=activations[-1])
+        parts["last_conv"] = conv_bn_act(
+            width, arch["last_channels"], 1, activation=activations[-1]
+        )
         width = arch["last_channels"]
 
     backbone = nn.Sequential(parts)

@@ -75,9 +75,7 @@ def from_nb201_string(text: str) -> dict[str, str]:
         for expected_input, edge in enumerate(edges):
             match = _EDGE.fullmatch(edge)
             if match is None or int(match.group(2)) != expected_input:
-                raise ArchError(
-                    f"{text!r}: node {j} edge {edge!r} must be op~{expected_input}"
-                )
+                raise ArchError(f"{text!r}: node {j} edge {edge!r} must be op~{expected_input}")
             arch[f"edge_{j}_{expected_input}"] = match.group(1)
     validate(arch)
     return arch
@@ -90,7 +88,12 @@ def _cell(*ops: str) -> dict[str, str]:
 REFERENCE_ARCHS: dict[str, dict[str, str]] = {
     # best validation accuracy of the CIFAR-10 table (91.61 %), and tied best test accuracy (94.37 %)
     "optimum": _cell(
-        "nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "nor_conv_1x1"
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "skip_connect",
+        "nor_conv_3x3",
+        "nor_conv_1x1",
     ),
     # the ResNet-like cell of the NAS-Bench-201 paper: two 3x3 convs plus a skip connection
     "resnet": _cell("nor_conv_3x3", "none", "nor_conv_3x3", "skip_connect", "none", "none"),

@@ -94,7 +94,9 @@ REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
     "resnet34": _torchvision_resnet("basic", [3, 4, 6, 3]),
     "resnet50": _torchvision_resnet("bottleneck", [3, 4, 6, 3]),
     "resnet101": _torchvision_resnet("bottleneck", [3, 4, 23, 3]),
-    "resnext50_32x4d": _torchvision_resnet("bottleneck", [3, 4, 6, 3], groups=32, width_per_group=4),
+    "resnext50_32x4d": _torchvision_resnet(
+        "bottleneck", [3, 4, 6, 3], groups=32, width_per_group=4
+    ),
     "wide_resnet50_2": _torchvision_resnet("bottleneck", [3, 4, 6, 3], width_per_group=128),
 }
 

@@ -17,14 +17,27 @@ REFERENCES = [
     (space, name) for space in ("mobilenet", "resnet") for name in load_space(space).REFERENCE_ARCHS
 ]
 
+# the required references, and ResNeXt for groups/width_per_group (the larger ones only cost time)
+EXACT = [
+    ("mobilenet", "mobilenet_v2"),
+    ("resnet", "resnet18"),
+    ("resnet", "resnet50"),
+    ("resnet", "resnext50_32x4d"),
+]
+
 
 def test_the_required_references_are_there():
-    assert {("mobilenet", "mobilenet_v2"), ("resnet", "resnet18"), ("resnet", "resnet50")} <= set(
-        REFERENCES
-    )
+    assert set(EXACT) <= set(REFERENCES)
 
 
 @pytest.mark.parametrize(("space_name", "name"), REFERENCES, ids=[n for _, n in REFERENCES])
+def test_reference_arch_has_the_params_of_its_torchvision_model(space_name, name):
+    space = load_space(space_name)
+    ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224)
+    assert count_params(ours) == count_params(getattr(torchvision.models, name)(weights=None))
+
+
+@pytest.mark.parametrize(("space_name", "name"), EXACT, ids=[n for _, n in EXACT])
 def test_reference_arch_has_torchvision_params_macs_and_output_shape(space_name, name):
     space = load_space(space_name)
     ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224).eval()
@@ -45,8 +58,12 @@ FINAL_MAP = {8: 4, 28: 4, 32: 4, 64: 4, 100: 4, 224: 7}
 
 
 @pytest.mark.parametrize("image_size", sorted(FINAL_MAP))
-@pytest.mark.parametrize(("space_name", "name"), [("mobilenet", "mobilenet_v2"), ("resnet", "resnet18")])
-def test_backbone_downsamples_small_images_to_a_4x4_map_and_imagenet_to_7x7(space_name, name, image_size):
+@pytest.mark.parametrize(
+    ("space_name", "name"), [("mobilenet", "mobilenet_v2"), ("resnet", "resnet18")]
+)
+def test_backbone_downsamples_small_images_to_a_4x4_map_and_imagenet_to_7x7(
+    space_name, name, image_size
+):
     space = load_space(space_name)
     model = space.build(space.REFERENCE_ARCHS[name], 10, 1, image_size).eval()
     with torch.no_grad():
@@ -62,3 +79,13 @@ def test_resnet_on_small_images_has_a_3x3_stride_1_stem_and_no_max_pool():
     assert "pool" not in dict(small.backbone.named_children())
     assert large.backbone.stem[0].kernel_size == (7, 7) and large.backbone.stem[0].stride == (2, 2)
     assert isinstance(large.backbone.pool, torch.nn.MaxPool2d)
+
+
+@pytest.mark.parametrize("width_mult", [0.35, 0.75, 1.4])
+def test_mobilenet_width_multiplier_rounds_channels_as_torchvision(width_mult):
+    space = load_space("mobilenet")
+    last_channels = 1792 if width_mult > 1 else 1280  # torchvision widens only the last conv
+    arch = {**space.REFERENCE_ARCHS["mobilenet_v2"], "width_mult": width_mult}
+    ours = space.build({**arch, "last_channels": last_channels}, 1000, 3, 224)
+    theirs = torchvision.models.mobilenet_v2(weights=None, width_mult=width_mult)
+    assert count_params(ours) == count_params(theirs)

@@ -39,23 +39,44 @@ def _write_study(url: str, study: str, n: int, seed: int) -> list[dict]:
         arch = _arch(rng)
         status = "failed" if number == 3 else "complete"
         row = {
-            "study_name": study, "trial_number": number, "source": "search",
-            "name": f"trial {number}", "space": "mobilenet", "arch": arch,
-            "arch_hash": arch_hash(arch), "status": status,
+            "study_name": study,
+            "trial_number": number,
+            "source": "search",
+            "name": f"trial {number}",
+            "space": "mobilenet",
+            "arch": arch,
+            "arch_hash": arch_hash(arch),
+            "status": status,
         }
         if status == "complete":
-            row.update(val_acc=rng.uniform(70, 99), macs=rng.randint(10**6, 10**8),
-                       params=rng.randint(10**4, 10**6), latency_ms=rng.uniform(0.1, 5))
+            row.update(
+                val_acc=rng.uniform(70, 99),
+                macs=rng.randint(10**6, 10**8),
+                params=rng.randint(10**4, 10**6),
+                latency_ms=rng.uniform(0.1, 5),
+            )
         else:
             row["error"] = "RuntimeError: out of memory"
         rows.append(row)
     # a rerun of trial 0's arch: reused, must not be a second row of the table
-    rows.append({**rows[0], "trial_number": n, "name": f"trial {n}", "status": "reused",
-                 "reused_from": 0})
-    rows.append({"study_name": study, "source": "baseline", "name": "resnet18",
-                 "space": "torchvision", "arch": {"model": "resnet18"},
-                 "arch_hash": arch_hash({"model": "resnet18"}), "status": "complete",
-                 "val_acc": 95.0, "macs": 557_000_000, "params": 11_200_000, "latency_ms": 3.0})
+    rows.append(
+        {**rows[0], "trial_number": n, "name": f"trial {n}", "status": "reused", "reused_from": 0}
+    )
+    rows.append(
+        {
+            "study_name": study,
+            "source": "baseline",
+            "name": "resnet18",
+            "space": "torchvision",
+            "arch": {"model": "resnet18"},
+            "arch_hash": arch_hash({"model": "resnet18"}),
+            "status": "complete",
+            "val_acc": 95.0,
+            "macs": 557_000_000,
+            "params": 11_200_000,
+            "latency_ms": 3.0,
+        }
+    )
     for row in rows:
         store.write_result(url, row)
     return rows
@@ -87,8 +108,15 @@ def test_every_format_parses_with_one_row_per_architecture(capsys, url, output_f
     if output_format == "json":
         records = json.loads(text)
         assert len(records) == n_rows
-        assert set(records[0]) == {"study", "name", "arch", "params (M)", "MACs (M)",
-                                   "latency (ms)", "val acc (%)"}
+        assert set(records[0]) == {
+            "study",
+            "name",
+            "arch",
+            "params (M)",
+            "MACs (M)",
+            "latency (ms)",
+            "val acc (%)",
+        }
     elif output_format == "csv":
         frame = pd.read_csv(io.StringIO(text))
         assert len(frame) == n_rows
@@ -160,6 +188,12 @@ def test_missing_database_is_a_usage_error(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
+def test_table_reads_a_postgresql_database(postgres_db_url, capsys):
+    _write_study(postgres_db_url, "pg_study", 5, seed=3)
+    records = _records(capsys, postgres_db_url, pareto=True)
+    assert records and {r["study"] for r in records} == {"pg_study"}
+
+
 def test_pareto_mask_keeps_duplicates_and_drops_equal_accuracy_at_higher_cost():
     acc = [90, 90, 90, 95, 80, 95]
     cost = [10, 10, 20, 30, 5, 40]
@@ -168,7 +202,12 @@ def test_pareto_mask_keeps_duplicates_and_drops_equal_accuracy_at_higher_cost():
 
 def test_arch_summary_is_compact_and_unambiguous():
     archs = [
-        {"w": 0.5, "depths": [1, 2, 3], "act": ["relu", "hardswish", "relu"], "se": [True, False, False]},
+        {
+            "w": 0.5,
+            "depths": [1, 2, 3],
+            "act": ["relu", "hardswish", "relu"],
+            "se": [True, False, False],
+        },
         {"w": 1.0, "depths": [10, 2, 3], "act": ["relu", "relu6", "relu"], "se": [False] * 3},
     ]
     assert arch_summaries(archs) == [

@@ -31,21 +31,27 @@ def validate(arch: dict) -> None:
 
 
 class Poisoned(nn.Module):
+    """Turns outputs into NaN, or runs out of memory in training as a too-large batch would."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * float("nan")
+        if self.kind == "oom" and self.training:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB (test)")
+        return x * float("nan") if self.kind == "nan" else x
 
 
 def build(arch: dict, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     if arch["poison"] == "abort":
         os.abort()  # a crash that kills the process, like a segfault in a native kernel
-    if arch["poison"] == "oom":
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB (simulated)")
     width = arch["width"]
     backbone = nn.Sequential(
         nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()
     )
     neck = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     head = nn.Linear(width, num_classes)
-    if arch["poison"] == "nan":
-        head = nn.Sequential(head, Poisoned())
+    if arch["poison"] in ("nan", "oom"):
+        head = nn.Sequential(head, Poisoned(arch["poison"]))
     return nn.Sequential(backbone, neck, head)

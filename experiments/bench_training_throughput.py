@@ -1,0 +1,160 @@
+"""Proxy-training throughput: nasbench.train.train against a plain DataLoader loop, measured in one run.
+
+Both train the same model (same initial weights) on the same data with the same batch size, epochs,
+optimizer, schedule, loss and augmentation. The plain loop is the usual one: a map-style Dataset with
+per-sample torchvision transforms, a torch.utils.data.DataLoader, `for x, y in loader:`. Ours keeps
+the uint8 dataset in memory, augments and normalises whole batches, and runs channels_last; it is
+also timed with channels_last off, to show where the difference comes from. Timings cover the
+training epochs only (no evaluation), median over --repeats, runs interleaved so that load from other
+processes hits all variants alike.
+
+    python experiments/bench_training_throughput.py            # digits, the default recipe (~1-2 min)
+    python experiments/bench_training_throughput.py --epochs 2 --repeats 5 --augment flip_crop
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from nasbench.data import load_dataset
+from nasbench.spaces import load_space, resolve_arch
+from nasbench.train import AUGMENTS, TrainConfig, default_train_config, evaluate, train
+
+# A small arch of the mobilenet space, typical of what a digits search trains.
+TYPICAL_ARCH = {
+    "width_mult": 0.35,
+    "depths": [1, 2, 2, 1, 1, 1, 1],
+    "expand_ratios": [1, 3, 3, 3, 3, 3, 3],
+    "kernel_sizes": [3, 3, 5, 3, 3, 3, 3],
+    "se": [False] * 7,
+    "activations": ["relu"] * 7,
+    "last_channels": 0,
+    "dropout": 0.1,
+}
+
+
+class ImageDataset(Dataset):
+    """Map-style dataset: one image at a time through per-sample transforms, as tutorials do."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, transform: v2.Transform) -> None:
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.x[i]), int(self.y[i])
+
+
+def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int) -> float:  # noqa: ANN001
+    """Train with a DataLoader and the usual loop; return the seconds the epochs took."""
+    size = data.image_size
+    steps = []
+    if config.augment != "none":
+        padding = max(1, round(config.crop_padding * size))
+        steps.append(v2.RandomCrop(size, padding=padding))
+        if config.hflip:
+            steps.append(v2.RandomHorizontalFlip())
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(data.mean, data.std)]
+    loader = DataLoader(
+        ImageDataset(data.train_x, data.train_y, v2.Compose(steps)),
+        batch_size=config.batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+    )
+    total = len(loader) * config.epochs
+    warmup = round(config.warmup_epochs * len(loader))
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
+        weight_decay=config.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - warmup)
+    if warmup:
+        linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
+        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    start = time.perf_counter()
+    model.train()
+    for _ in range(config.epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--arch", default=None, help="SPACE:NAME or SPACE:FILE.json (default: a small mobilenet)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the dataset's recipe")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--augment", choices=AUGMENTS[:2], default=None,
+                        help="none or flip_crop (default: the dataset's recipe)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="default: torch's default")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the plain loop")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                   ("augment", args.augment)) if v is not None}
+    config = default_train_config(args.dataset, overrides)
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    if args.arch:
+        space, arch, label = resolve_arch(args.arch)
+    else:
+        space, arch, label = load_space("mobilenet"), TYPICAL_ARCH, "mobilenet (small, typical)"
+    torch.manual_seed(0)
+    initial = space.build(arch, data.num_classes, data.in_channels, data.image_size)
+    images = (len(data.train_y) // config.batch_size) * config.batch_size * config.epochs
+
+    variants = {
+        "plain DataLoader loop": None,
+        "nasbench train()": config,
+        "nasbench train(), channels_last off": dataclasses.replace(config, channels_last=False),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    accuracy: dict[str, float] = {}
+    for repeat in range(args.repeats):
+        for name, variant in variants.items():
+            model = copy.deepcopy(initial)
+            torch.manual_seed(repeat)
+            if variant is None:
+                seconds[name].append(plain_loop(model, data, config, args.workers))
+                accuracy[name] = evaluate(model, data.val_x, data.val_y, 1024, "cpu",
+                                          mean=data.mean, std=data.std)
+            else:
+                result = train(model, data, variant, seed=repeat)
+                seconds[name].append(result["train_s"])
+                accuracy[name] = result["val_acc"]
+            print(f"  repeat {repeat + 1}: {name}: {seconds[name][-1]:.2f} s", file=sys.stderr, flush=True)
+
+    print(f"model: {label}; dataset {args.dataset} ({len(data.train_y)} training images, "
+          f"{data.image_size}x{data.image_size}); epochs {config.epochs}, batch {config.batch_size}, "
+          f"augment {config.augment}; torch threads {torch.get_num_threads()}; "
+          f"median of {args.repeats} repeats")
+    baseline = statistics.median(seconds["plain DataLoader loop"])
+    for name in variants:
+        median = statistics.median(seconds[name])
+        print(f"  {name:38s} {images / median:8.0f} images/s  ({median:6.2f} s)  "
+              f"x{baseline / median:4.2f} vs plain  (val acc of last run {accuracy[name]:.1f}%)")
+
+
+if __name__ == "__main__":
+    main()
