@@ -103,8 +103,8 @@ def main() -> None:
     parser.add_argument("--arch", default=None, help="SPACE:NAME or SPACE:FILE.json (default: a small mobilenet)")
     parser.add_argument("--epochs", type=int, default=None, help="default: the dataset's recipe")
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--augment", choices=AUGMENTS[:2], default=None,
-                        help="none or flip_crop (default: the dataset's recipe)")
+    parser.add_argument("--augment", choices=AUGMENTS[:2], nargs="+", default=None,
+                        help="one run per choice (default: the dataset's recipe, then flip_crop)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="default: torch's default")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the plain loop")
@@ -112,9 +112,8 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                   ("augment", args.augment)) if v is not None}
-    config = default_train_config(args.dataset, overrides)
+    base = default_train_config(args.dataset)
+    augments = args.augment or list(dict.fromkeys([base.augment, "flip_crop"]))
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     if args.arch:
         space, arch, label = resolve_arch(args.arch)
@@ -122,8 +121,19 @@ def main() -> None:
         space, arch, label = load_space("mobilenet"), TYPICAL_ARCH, "mobilenet (small, typical)"
     torch.manual_seed(0)
     initial = space.build(arch, data.num_classes, data.in_channels, data.image_size)
-    images = (len(data.train_y) // config.batch_size) * config.batch_size * config.epochs
+    print(f"model: {label}; dataset {args.dataset} ({len(data.train_y)} training images, "
+          f"{data.image_size}x{data.image_size}); torch threads {torch.get_num_threads()}; "
+          f"median of {args.repeats} repeats")
+    for augment in augments:
+        overrides = {"augment": augment}
+        overrides.update({k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size))
+                          if v is not None})
+        compare(initial, data, default_train_config(args.dataset, overrides), args)
 
+
+def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """Time the plain loop and our train() (channels_last on and off), interleaved; print a table."""
+    images = (len(data.train_y) // config.batch_size) * config.batch_size * config.epochs
     variants = {
         "plain DataLoader loop": None,
         "nasbench train()": config,
@@ -145,15 +155,14 @@ def main() -> None:
                 accuracy[name] = result["val_acc"]
             print(f"  repeat {repeat + 1}: {name}: {seconds[name][-1]:.2f} s", file=sys.stderr, flush=True)
 
-    print(f"model: {label}; dataset {args.dataset} ({len(data.train_y)} training images, "
-          f"{data.image_size}x{data.image_size}); epochs {config.epochs}, batch {config.batch_size}, "
-          f"augment {config.augment}; torch threads {torch.get_num_threads()}; "
-          f"median of {args.repeats} repeats")
+    hflip = " + hflip" if config.hflip and config.augment != "none" else ""
+    print(f"augment {config.augment}{hflip}, epochs {config.epochs}, batch {config.batch_size}:")
     baseline = statistics.median(seconds["plain DataLoader loop"])
     for name in variants:
         median = statistics.median(seconds[name])
         print(f"  {name:38s} {images / median:8.0f} images/s  ({median:6.2f} s)  "
-              f"x{baseline / median:4.2f} vs plain  (val acc of last run {accuracy[name]:.1f}%)")
+              f"x{baseline / median:4.2f} vs plain  (val acc of last run {accuracy[name]:.1f}%)",
+              flush=True)
 
 
 if __name__ == "__main__":

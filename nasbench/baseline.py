@@ -54,7 +54,9 @@ def _replace_first_conv(model: nn.Module, in_channels: int) -> None:
                 )  # fmt: skip
                 setattr(parent, child_name, new)
                 return
-    raise UsageError(f"{type(model).__name__} has no convolution to adapt to {in_channels} channels")
+    raise UsageError(
+        f"{type(model).__name__} has no convolution to adapt to {in_channels} channels"
+    )
 
 
 def baseline_image_size(name: str, image_size: int) -> int:
@@ -93,8 +95,13 @@ def run_baseline(
     store.check_storage(storage, create=True)
     store.ensure_schema(storage)
     device = resolve_device(device)
-    base = load_dataset(dataset, data_dir=data_dir or "data", image_size=image_size,
-                        train_fraction=train_fraction, seed=0)
+    base = load_dataset(
+        dataset,
+        data_dir=data_dir or "data",
+        image_size=image_size,
+        train_fraction=train_fraction,
+        seed=0,
+    )
     study_name = study_name or f"baselines_{base.name}"
     failures = 0
     for name in models:
@@ -109,16 +116,27 @@ def run_baseline(
             failures += 1
             print(f"{name}: failed: {row['error']}", file=sys.stderr)
         else:
-            print(f"{name}: val_acc {row['val_acc']:.1f}%  MACs {row['macs'] / 1e6:.1f} M  "
-                  f"params {row['params'] / 1e6:.2f} M  ({row['train_s']:.0f} s)", file=sys.stderr)
+            print(
+                f"{name}: val_acc {row['val_acc']:.1f}%  MACs {row['macs'] / 1e6:.1f} M  "
+                f"params {row['params'] / 1e6:.2f} M  ({row['train_s']:.0f} s)",
+                file=sys.stderr,
+            )
     return 1 if failures == len(models) else 0
 
 
 def _train_baseline(
-    name: str, data: DataSplits, storage: str, study_name: str, epochs: int | None,
-    batch_size: int | None, device: str, seed: int,
+    name: str,
+    data: DataSplits,
+    storage: str,
+    study_name: str,
+    epochs: int | None,
+    batch_size: int | None,
+    device: str,
+    seed: int,
 ) -> dict[str, Any]:
-    overrides: dict[str, Any] = dict(TRANSFORMERS_ADAMW) if name.startswith(("vit_", "swin_")) else {}
+    overrides: dict[str, Any] = (
+        dict(TRANSFORMERS_ADAMW) if name.startswith(("vit_", "swin_")) else {}
+    )
     if epochs is not None:
         overrides["epochs"] = epochs
     if batch_size is not None:

@@ -54,50 +54,100 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("profile", help="params, MACs and latency of models")
-    p.add_argument("models", nargs="+", metavar="MODEL",
-                   help="torchvision model name, SPACE:NAME or SPACE:FILE.json")
-    p.add_argument("--input-size", type=_positive_int, default=None,
-                   help="input side in pixels (default: each torchvision model's weights crop "
-                        "size; 224 for SPACE archs)")
+    p.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="torchvision model name, SPACE:NAME or SPACE:FILE.json",
+    )
+    p.add_argument(
+        "--input-size",
+        type=_positive_int,
+        default=None,
+        help="input side in pixels (default: each torchvision model's weights crop "
+        "size; 224 for SPACE archs)",
+    )
     p.add_argument("--batch-size", type=_positive_int, default=1)
-    p.add_argument("--num-classes", type=_positive_int, default=None,
-                   help="classes of the head (default: 1000 for torchvision models and references)")
+    p.add_argument(
+        "--num-classes",
+        type=_positive_int,
+        default=None,
+        help="classes of the head (default: 1000 for torchvision models and references)",
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
-    p.add_argument("--threads", type=_positive_int, default=None,
-                   help="CPU threads for latency (default: all cores)")
+    p.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="CPU threads for latency (default: all cores)",
+    )
     p.add_argument("--no-latency", action="store_true")
     p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("search", help="explore a space: sample, measure, train proxies, store")
-    p.add_argument("--config", default=None, metavar="FILE.toml",
-                   help="settings file (see experiments/); flags given here win")
-    p.add_argument("--space", default=None, help="search space (mobilenet, resnet, vit, swin, nb201)")
-    p.add_argument("--trials", type=_positive_int, default=None,
-                   help="the study's total number of trials (default 200); a rerun completes it")
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE.toml",
+        help="settings file (see experiments/); flags given here win",
+    )
+    p.add_argument(
+        "--space", default=None, help="search space (mobilenet, resnet, vit, swin, nb201)"
+    )
+    p.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=None,
+        help="the study's total number of trials (default 200); a rerun completes it",
+    )
     _add_storage(p)
     p.add_argument("--study-name", default=None, help="default: SPACE_DATASET")
     _add_data_flags(p)
-    p.add_argument("--sampler", default=None,
-                   help="tpe, nsga2, random, qmc, gp, grid, local... (default: per space)")
-    p.add_argument("--objectives", default=None,
-                   help="acc followed by any of macs, latency, params (default acc,macs)")
+    p.add_argument(
+        "--sampler",
+        default=None,
+        help="tpe, nsga2, random, qmc, gp, grid, local... (default: per space)",
+    )
+    p.add_argument(
+        "--objectives",
+        default=None,
+        help="acc followed by any of macs, latency, params (default acc,macs)",
+    )
     p.add_argument("--max-macs", type=_positive_float, default=None)
     p.add_argument("--max-params", type=_positive_float, default=None)
     p.add_argument("--max-latency-ms", type=_positive_float, default=None)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--workers", type=_positive_int, default=None,
-                   help="worker processes on this machine sharing the study")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="worker processes on this machine sharing the study",
+    )
     p.add_argument("--devices", default=None, help="one worker per device, e.g. cuda:0,cuda:1")
-    p.add_argument("--benchmark", default=None, metavar="FILE.csv",
-                   help="tabular benchmark: look accuracy up instead of training (nb201)")
-    p.add_argument("--no-pruning", dest="pruning", action="store_const", const=False,
-                   default=None, help="train every trial to the end")
+    p.add_argument(
+        "--benchmark",
+        default=None,
+        metavar="FILE.csv",
+        help="tabular benchmark: look accuracy up instead of training (nb201)",
+    )
+    p.add_argument(
+        "--no-pruning",
+        dest="pruning",
+        action="store_const",
+        const=False,
+        default=None,
+        help="train every trial to the end",
+    )
 
     p = sub.add_parser("train", help="train one architecture with the proxy recipe")
     p.add_argument("--space", required=True)
-    p.add_argument("--arch", required=True, metavar="FILE.json|NAME",
-                   help="an arch JSON file or a reference arch name of the space")
+    p.add_argument(
+        "--arch",
+        required=True,
+        metavar="FILE.json|NAME",
+        help="an arch JSON file or a reference arch name of the space",
+    )
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -125,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
 
-    p = sub.add_parser("compare-samplers", help="benchmark search strategies on a tabular benchmark")
+    p = sub.add_parser(
+        "compare-samplers", help="benchmark search strategies on a tabular benchmark"
+    )
     p.add_argument("--space", default="nb201")
     p.add_argument("--benchmark", required=True, metavar="FILE.csv")
     p.add_argument("--samplers", default="random,tpe,local")
@@ -139,10 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default=None,
-                   help="digits (default, offline), cifar10, cifar100, mnist, fashion_mnist, "
-                        "imagefolder:PATH, synthetic")
-    p.add_argument("--data-dir", default=None, help="where torchvision datasets live (default data)")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="digits (default, offline), cifar10, cifar100, mnist, fashion_mnist, "
+        "imagefolder:PATH, synthetic",
+    )
+    p.add_argument(
+        "--data-dir", default=None, help="where torchvision datasets live (default data)"
+    )
     p.add_argument("--epochs", type=_positive_int, default=None)
     p.add_argument("--image-size", type=_positive_int, default=None)
     p.add_argument("--batch-size", type=_positive_int, default=None)
@@ -163,8 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("NASBENCH_DEBUG"):
             raise
-        print(f"nasbench: internal error: {type(err).__name__}: {err} "
-              "(set NASBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"nasbench: internal error: {type(err).__name__}: {err} "
+            "(set NASBENCH_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -173,9 +233,15 @@ def run(args: argparse.Namespace) -> int:
         from nasbench.profile import run_profile
 
         return run_profile(
-            args.models, input_size=args.input_size, batch_size=args.batch_size,
-            num_classes=args.num_classes, device=args.device, dtype=args.dtype,
-            threads=args.threads, latency=not args.no_latency, output_format=args.format,
+            args.models,
+            input_size=args.input_size,
+            batch_size=args.batch_size,
+            num_classes=args.num_classes,
+            device=args.device,
+            dtype=args.dtype,
+            threads=args.threads,
+            latency=not args.no_latency,
+            output_format=args.format,
         )
     if args.command == "search":
         from nasbench.config import make_settings
@@ -187,10 +253,17 @@ def run(args: argparse.Namespace) -> int:
         from nasbench.train_one import run_train
 
         return run_train(
-            args.space, args.arch, dataset=args.dataset or "digits", data_dir=args.data_dir,
-            epochs=args.epochs, image_size=args.image_size, batch_size=args.batch_size,
-            train_fraction=args.train_fraction or 1.0, device=args.device or "auto",
-            seed=args.seed, output_format=args.format,
+            args.space,
+            args.arch,
+            dataset=args.dataset or "digits",
+            data_dir=args.data_dir,
+            epochs=args.epochs,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            train_fraction=args.train_fraction or 1.0,
+            device=args.device or "auto",
+            seed=args.seed,
+            output_format=args.format,
         )
     if args.command == "studies":
         from nasbench.studies import run_studies
@@ -203,25 +276,42 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "table":
         from nasbench.tables import run_table
 
-        return run_table(args.storage or DEFAULT_STORAGE, args.study_name, pareto=args.pareto,
-                         sort=args.sort, output_format=args.format)
+        return run_table(
+            args.storage or DEFAULT_STORAGE,
+            args.study_name,
+            pareto=args.pareto,
+            sort=args.sort,
+            output_format=args.format,
+        )
     if args.command == "baseline":
         from nasbench.baseline import run_baseline
 
         return run_baseline(
             [m.strip() for m in args.models.split(",") if m.strip()],
-            storage=args.storage or DEFAULT_STORAGE, study_name=args.study_name,
-            dataset=args.dataset or "digits", data_dir=args.data_dir, epochs=args.epochs,
-            image_size=args.image_size, batch_size=args.batch_size,
-            train_fraction=args.train_fraction or 1.0, device=args.device or "auto",
+            storage=args.storage or DEFAULT_STORAGE,
+            study_name=args.study_name,
+            dataset=args.dataset or "digits",
+            data_dir=args.data_dir,
+            epochs=args.epochs,
+            image_size=args.image_size,
+            batch_size=args.batch_size,
+            train_fraction=args.train_fraction or 1.0,
+            device=args.device or "auto",
             seed=args.seed,
         )
     if args.command == "compare-samplers":
         from nasbench.compare import run_compare
 
-        return run_compare(args.space, args.benchmark, args.samplers.split(","), trials=args.trials,
-                           seeds=args.seeds, objectives=args.objectives.split(","),
-                           output=args.output, output_format=args.format)
+        return run_compare(
+            args.space,
+            args.benchmark,
+            args.samplers.split(","),
+            trials=args.trials,
+            seeds=args.seeds,
+            objectives=args.objectives.split(","),
+            output=args.output,
+            output_format=args.format,
+        )
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -48,8 +48,19 @@ def measure_cost(
 
 LATENCY_BUDGET_S = 0.2  # per trial: enough repeats for a median and IQR of a small proxy model
 COST_COLUMNS = (
-    "params", "macs", "uncounted_ops", "latency_ms", "latency_iqr_ms", "latency_repeats",
-    "peak_memory_mb", "device", "device_name", "dtype", "threads", "torch_version", "cuda_version",
+    "params",
+    "macs",
+    "uncounted_ops",
+    "latency_ms",
+    "latency_iqr_ms",
+    "latency_repeats",
+    "peak_memory_mb",
+    "device",
+    "device_name",
+    "dtype",
+    "threads",
+    "torch_version",
+    "cuda_version",
 )
 
 
@@ -64,7 +75,15 @@ def train_proxy(
 ) -> dict[str, Any]:
     """Train with the recipe and return the training columns of a result row."""
     metrics = train(model, data, config, device=device, seed=seed, on_epoch=on_epoch)
-    keys = ("val_acc", "train_loss", "train_s", "images_per_s", "epochs", "batch_size", "image_size")
+    keys = (
+        "val_acc",
+        "train_loss",
+        "train_s",
+        "images_per_s",
+        "epochs",
+        "batch_size",
+        "image_size",
+    )
     row = {key: metrics.get(key) for key in keys}
     row["stopped_early"] = bool(metrics.get("stopped_early"))
     return row

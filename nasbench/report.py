@@ -209,9 +209,9 @@ def _overview_rows(study: Study) -> dict[str, str | None]:
     size = _joined(a.get("image_size"), _column(rows, "image_size"))
     batch = _joined(a.get("batch_size"), _column(rows, "batch_size"))
     if epochs:
-        budget.append(f"{epochs} epochs")
+        budget.append(f"{epochs} epoch{'' if epochs == '1' else 's'}")
     if size:
-        budget.append(f"{size} px images")
+        budget.append(f"{size}×{size} px images" if size.isdigit() else f"{size} px images")
     if batch:
         budget.append(f"batch {batch}")
     if settings.get("train_fraction") not in (None, 1, 1.0):

@@ -34,8 +34,9 @@ from nasbench.spaces import ArchError, arch_hash, load_space
 from nasbench.train import TrainingDiverged, default_train_config
 
 COST_OBJECTIVES = {"macs": "macs", "params": "params", "latency": "latency_ms"}
-HEARTBEAT_INTERVAL_S = 10
-GRACE_PERIOD_S = 40
+# A worker that stops beating for GRACE_PERIOD_S is dead: its trial is failed and retried.
+HEARTBEAT_INTERVAL_S = int(os.environ.get("NASBENCH_HEARTBEAT_S", "10"))
+GRACE_PERIOD_S = int(os.environ.get("NASBENCH_GRACE_PERIOD_S", "60"))
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark")
 
@@ -56,7 +57,9 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
         engine_kwargs=store.engine_kwargs(url),
         heartbeat_interval=HEARTBEAT_INTERVAL_S,
         grace_period=GRACE_PERIOD_S,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=2
+        ),
     )
 
 
@@ -131,7 +134,9 @@ class Search:
     def open_study(self) -> optuna.Study:
         s = self.settings
         sampler_name = s.sampler or samplers.default_sampler_name(self.space, len(self.objectives))
-        sampler_seed = s.seed if s.worker_index == 0 else trial_seed(s.seed, -s.worker_index)
+        sampler_seed = s.seed
+        if s.worker_index:  # each worker samples its own sequence, reproducibly
+            sampler_seed = trial_seed(s.seed, (1 << 30) + s.worker_index)
         sampler = samplers.make_sampler(
             sampler_name,
             seed=sampler_seed,
@@ -248,7 +253,9 @@ class Search:
         self._finish(trial, row, status)
         return values[0] if len(values) == 1 else values
 
-    def _finish(self, trial: optuna.Trial, row: dict[str, Any], status: str, error: str | None = None):
+    def _finish(
+        self, trial: optuna.Trial, row: dict[str, Any], status: str, error: str | None = None
+    ):
         row["status"] = status
         row["error"] = error
         row["finished_at"] = datetime.now(UTC)
@@ -265,9 +272,7 @@ class Search:
         trial.set_user_attr("arch", arch)
         self.space.validate(arch)
 
-        previous = store.find_result(
-            self.settings.storage, arch_hash=row["arch_hash"], protocol_hash=self.protocol
-        )
+        previous = self._finished_result(trial, row["arch_hash"])
         if previous is not None:
             values = self._reuse(trial, previous, row)
             violations = self._check_limits(trial, row)
@@ -297,8 +302,9 @@ class Search:
                 return self._should_stop(trial, epoch, val_acc, costs)
 
             try:
-                metrics = train_proxy(model, self.data, self.recipe, device=self.device,
-                                      seed=seed, on_epoch=on_epoch)
+                metrics = train_proxy(
+                    model, self.data, self.recipe, device=self.device, seed=seed, on_epoch=on_epoch
+                )
             except (torch.OutOfMemoryError, MemoryError) as err:
                 constraints = [*trial.user_attrs.get("constraints", [0.0] * self.n_constraints)]
                 constraints[-1] = 1.0  # tells the sampler this region does not fit in memory
@@ -315,6 +321,23 @@ class Search:
         if any(not math.isfinite(v) for v in values):
             raise TrialFailed(f"objective values are not finite: {values}")
         return values, "complete"
+
+    def _finished_result(self, trial: optuna.Trial, hash_: str) -> dict[str, Any] | None:
+        """The stored result of this arch under this protocol; if a concurrent worker is training
+        it right now (an earlier trial of the study), wait for it rather than train it twice."""
+        while True:
+            found = store.find_result(
+                self.settings.storage, arch_hash=hash_, protocol_hash=self.protocol
+            )
+            if found is not None:
+                return found
+            optuna.storages.fail_stale_trials(trial.study)
+            running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if not any(
+                t.number < trial.number and t.user_attrs.get("arch_hash") == hash_ for t in running
+            ):
+                return None
+            time.sleep(0.5)
 
     def _reuse(self, trial: optuna.Trial, previous: dict[str, Any], row: dict[str, Any]):
         for key in (*COST_COLUMNS_REUSED, "val_acc", "test_acc", "train_loss", "epochs"):
@@ -423,13 +446,17 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
 
     search.refresh_finished_curves(study)
     try:
-        study.optimize(
-            search.objective,
-            n_trials=settings.trials - done,
-            callbacks=[after_trial],
-            catch=(TrialFailed, OverBudget),
-            gc_after_trial=False,
-        )
+        while (remaining := settings.trials - counted_trials(study)) > 0:
+            study.optimize(
+                search.objective,
+                n_trials=remaining,
+                callbacks=[after_trial],
+                catch=(TrialFailed, OverBudget),
+                gc_after_trial=False,
+            )
+            # Trials of other workers may hold the rest of the budget: wait until they finish,
+            # or until their worker is declared dead and they are failed and queued again.
+            wait_for_running_trials(study)
     except KeyboardInterrupt:
         progress.close()
         finished = counted_trials(study)
@@ -445,6 +472,12 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     return 0
 
 
+def wait_for_running_trials(study: optuna.Study) -> None:
+    while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        optuna.storages.fail_stale_trials(study)
+        time.sleep(min(HEARTBEAT_INTERVAL_S, 2))
+
+
 class Progress:
     """A progress bar: trials done, best accuracy, Pareto-front size and time left."""
 
@@ -454,8 +487,15 @@ class Progress:
         self.study = study
         self.objectives = objectives
         self.started = time.monotonic()
-        self.bar = tqdm(total=total, initial=done, desc=study.study_name, unit="trial",
-                        file=sys.stderr, dynamic_ncols=True, disable=quiet)
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            desc=study.study_name,
+            unit="trial",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=quiet,
+        )
         self.failures = 0
 
     def update(self, trial: FrozenTrial) -> None:
@@ -482,7 +522,9 @@ class Progress:
         return text
 
     def summary(self) -> str:
-        return f"{self.study.study_name}: {self._postfix()} in {time.monotonic() - self.started:.0f} s"
+        return (
+            f"{self.study.study_name}: {self._postfix()} in {time.monotonic() - self.started:.0f} s"
+        )
 
     def close(self) -> None:
         self.bar.close()

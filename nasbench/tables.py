@@ -207,7 +207,9 @@ def format_table(table: pd.DataFrame, output_format: str) -> str:
     if output_format == "csv":
         return table.to_csv(index=False)
     if output_format == "md":
-        cells = table.astype(object).where(table.notna(), None)  # tabulate prints None as missingval
+        cells = table.astype(object).where(
+            table.notna(), None
+        )  # tabulate prints None as missingval
         return cells.to_markdown(index=False, floatfmt="g", missingval="–") + "\n"
     if output_format == "latex":
         formatters = {c: _latex_number(d) for c, d in _DECIMALS.items() if c in table}

@@ -28,8 +28,13 @@ def run_train(
     """Train `arch_spec` (a JSON file or a reference name of the space) and print its metrics."""
     space, arch, label = resolve_arch(f"{space_name}:{arch_spec}")
     device = resolve_device(device)
-    data = load_dataset(dataset, data_dir=data_dir or "data", image_size=image_size,
-                        train_fraction=train_fraction, seed=0)
+    data = load_dataset(
+        dataset,
+        data_dir=data_dir or "data",
+        image_size=image_size,
+        train_fraction=train_fraction,
+        seed=0,
+    )
     overrides: dict[str, Any] = dict(getattr(space, "TRAIN_DEFAULTS", {}))
     if epochs is not None:
         overrides["epochs"] = epochs

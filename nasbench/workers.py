@@ -77,7 +77,14 @@ def run_workers(settings: SearchSettings) -> int:
                     continue
                 process.join()
                 del workers[pid]
-                if process.exitcode not in (0, None):
+                if process.exitcode and process.exitcode > 0:  # an error, not a crash: stop
+                    bar.write(f"{death_reason(process.exitcode)} ({device}); stopping the search")
+                    fail_trials_of(study, pid, death_reason(process.exitcode), settings)
+                    for other, _ in workers.values():
+                        other.terminate()
+                    bar.close()
+                    return process.exitcode
+                if process.exitcode and process.exitcode < 0:
                     reason = death_reason(process.exitcode)
                     bar.write(f"{reason} ({device}); restarting it")
                     fail_trials_of(study, pid, reason, settings)

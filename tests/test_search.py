@@ -19,7 +19,9 @@ TESTS = Path(__file__).resolve().parent
 FAST = ["--epochs", "2", "--train-fraction", "0.3", "--seed", "1"]
 
 
-def nasbench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def nasbench(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     return subprocess.run(
         [sys.executable, "-m", "nasbench.cli", *args],
@@ -187,7 +189,9 @@ def test_a_rerun_with_other_protocol_settings_is_refused(tmp_path):
 
 def test_config_file_gives_settings_and_flags_win(tmp_path):
     config = tmp_path / "run.toml"
-    config.write_text('space = "fixture_spaces.toy"\ntrials = 1\nepochs = 1\nstudy_name = "from_toml"\n')
+    config.write_text(
+        'space = "fixture_spaces.toy"\ntrials = 1\nepochs = 1\nstudy_name = "from_toml"\n'
+    )
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--config", str(config), "--storage", url, "--trials", "2")
     assert done.returncode == 0, done.stderr
