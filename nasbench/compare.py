@@ -10,6 +10,7 @@ objectives the comparison also reports the hypervolume of the trials so far (see
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -281,3 +282,33 @@ def _op_costs(space_name: str) -> tuple[int, dict[str, int]]:
         assert remainder == 0, f"{op}: MACs not shared evenly by the edges"
         per_edge[op] = cost
     return base, per_edge
+
+
+REPORTED_TRIALS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 1000)
+
+
+def run_compare(
+    space_name: str,
+    benchmark_path: str,
+    samplers: Sequence[str],
+    *,
+    trials: int,
+    seeds: int,
+    objectives: Sequence[str],
+    output: str | None = None,
+    output_format: str = "table",
+) -> int:
+    """`nasbench compare-samplers`: the table at a few trial counts, and optionally an HTML figure."""
+    from nasbench.output import print_frame
+
+    summary = compare_samplers(space_name, benchmark_path, [s.strip() for s in samplers],
+                               trials, seeds, [o.strip() for o in objectives], progress=True)  # fmt: skip
+    shown = [n for n in REPORTED_TRIALS if n < trials] + [trials]
+    table = summary[summary["trial"].isin(shown)].reset_index(drop=True)
+    print_frame(table.round(3), output_format)
+    if output:
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        compare_figure(summary).write_html(path, include_plotlyjs=True, include_mathjax=False)
+        print(f"figure written to {path}", file=sys.stderr)
+    return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ SPLIT_SEED = 12345  # fixed: the validation split is the same for every trial an
 VAL_FRACTION = 0.1  # of the training data, for datasets with an official test split
 DIGITS_VAL_FRACTION = 0.2  # digits has no official split: 20% test, then 20% of all images for val
 DEFAULT_DATA_DIR = "data"
+DOWNLOAD_TIMEOUT_S = 30.0
 DEFAULT_IMAGE_SIZE = {
     "digits": 8,
     "cifar10": 32,
@@ -177,7 +179,9 @@ Pair = tuple[torch.Tensor, torch.Tensor]
 Raw = tuple[Pair, Pair, Pair | None, list[str]]
 
 
-def _stratified_split(y: torch.Tensor, held_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_split(
+    y: torch.Tensor, held_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (kept, held out), stratified by label when every class can be represented."""
     from sklearn.model_selection import train_test_split
 
@@ -280,12 +284,18 @@ def _load_mnist(kind: str, root: Path, download: bool) -> Raw:
 def _download_or_explain(fetch: Callable[[], object], download: bool, missing: str) -> None:
     if not download:
         raise DataError(missing)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # a firewall that drops packets must not hang us
     try:
         fetch()
     except Exception as err:
         text = _one_line(err)
         reason = re.search(r"<urlopen error [^>]*>", text)
-        raise DataError(f"{missing} (download failed: {reason[0] if reason else text[:160]})") from None
+        raise DataError(
+            f"{missing} (download failed: {reason[0] if reason else text[:160]})"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def _load_imagefolder(path: Path, size: int) -> Raw:
@@ -298,9 +308,7 @@ def _load_imagefolder(path: Path, size: int) -> Raw:
     train_dir = path / "train" if (path / "train").is_dir() else path
     test_dirs = [path / d for d in ("test", "val") if (path / d).is_dir()]
     test_dir = test_dirs[0] if train_dir != path and test_dirs else None
-    to_tensor = v2.Compose(
-        [v2.PILToTensor(), v2.Resize(size, antialias=True), v2.CenterCrop(size)]
-    )
+    to_tensor = v2.Compose([v2.PILToTensor(), v2.Resize(size, antialias=True), v2.CenterCrop(size)])
 
     def read(folder: Path) -> tuple[Pair, list[str]]:
         try:

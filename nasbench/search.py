@@ -47,7 +47,8 @@ class TrialFailed(Exception):
 
 def trial_seed(study_seed: int, trial_number: int) -> int:
     """Per-trial seed derived from the study seed and the trial number."""
-    return int(np.random.SeedSequence([study_seed, trial_number]).generate_state(1)[0])
+    state = np.random.SeedSequence([study_seed, trial_number]).generate_state(1)[0]
+    return int(state % 2**31)  # fits a signed 32-bit column on every database
 
 
 def make_storage(url: str) -> optuna.storages.RDBStorage:

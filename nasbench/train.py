@@ -61,7 +61,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise ConfigError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         if self.augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
         if self.bn_recalibration < 0:
@@ -75,7 +77,14 @@ class TrainConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0 and not (name == "random_erasing" and value == 1.0):
                 raise ConfigError(f"{name} must be in [0, 1), got {value}")
-        for name in ("weight_decay", "warmup_epochs", "mixup", "cutmix", "grad_clip", "crop_padding"):
+        for name in (
+            "weight_decay",
+            "warmup_epochs",
+            "mixup",
+            "cutmix",
+            "grad_clip",
+            "crop_padding",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
@@ -177,26 +186,42 @@ def _train(
     if config.augment != "none" and config.crop_padding > 0:
         padding = max(padding, 1)
     augment = make_batch_augment(
-        config.augment, hflip=config.hflip, crop_padding=padding, random_erasing=config.random_erasing
+        config.augment,
+        hflip=config.hflip,
+        crop_padding=padding,
+        random_erasing=config.random_erasing,
     )
     mix = _mixer(config, data.num_classes)
     ema = None
     if config.ema:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        ema = AveragedModel(
+            model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
 
     calibration = train_x[torch.randperm(n, device=device)[: config.bn_recalibration]]
+    val_x, val_y = data.val_x.to(device), data.val_y.to(device)
 
     def evaluate_val() -> float:
         evaluated = ema.module if ema is not None else model
         recalibrate_batch_norm(
-            evaluated, data.normalize(calibration), config.batch_size, amp=amp,
+            evaluated,
+            data.normalize(calibration),
+            config.batch_size,
+            amp=amp,
             memory_format=memory_format,
         )
         return evaluate(
-            evaluated, data.val_x, data.val_y, config.eval_batch_size, device, mean=data.mean,
-            std=data.std, amp=config.amp, channels_last=config.channels_last,
+            evaluated,
+            val_x,
+            val_y,
+            config.eval_batch_size,
+            device,
+            mean=data.mean,
+            std=data.std,
+            amp=config.amp,
+            channels_last=config.channels_last,
         )
 
     losses = torch.zeros(steps_per_epoch, device=device)
@@ -256,8 +281,14 @@ def _train(
     }
     if test and data.test_x is not None:  # after evaluate_val: batch norm is recalibrated
         result["test_acc"] = evaluate(
-            ema.module if ema is not None else model, data.test_x, data.test_y,
-            config.eval_batch_size, device, mean=data.mean, std=data.std, amp=config.amp,
+            ema.module if ema is not None else model,
+            data.test_x,
+            data.test_y,
+            config.eval_batch_size,
+            device,
+            mean=data.mean,
+            std=data.std,
+            amp=config.amp,
             channels_last=config.channels_last,
         )
     result["eval_s"] = eval_s + time.perf_counter() - start
@@ -321,7 +352,9 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     ]
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
-    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
+    return torch.optim.SGD(
+        groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0
+    )
 
 
 def _scheduler(
@@ -381,9 +414,10 @@ def evaluate(
         xb = xb.to(device)
         xb = normalize(xb, mean, std) if xb.dtype == torch.uint8 else xb.float()
         xb = xb.contiguous(memory_format=memory_format)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+        with torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"
+        ):
             logits = model(xb)
         correct += int((logits.argmax(dim=1) == yb.to(device)).sum())
     model.train(was_training)
     return 100.0 * correct / len(y)
-

@@ -113,7 +113,9 @@ def test_train_fraction_out_of_range_is_refused(fraction):
 # ---- the real file formats, written small -------------------------------------------------------
 
 
-def _write_cifar(folder: Path, files: dict[str, tuple[np.ndarray, list[int]]], label_key: str) -> None:
+def _write_cifar(
+    folder: Path, files: dict[str, tuple[np.ndarray, list[int]]], label_key: str
+) -> None:
     folder.mkdir(parents=True)
     for name, (images, labels) in files.items():
         entry = {"data": images.reshape(len(images), -1), label_key: labels}
@@ -137,7 +139,18 @@ def test_cifar10_reads_the_python_pickle_batches(tmp_path):
         written.update({img.tobytes(): label for img, label in zip(images, labels, strict=True)})
     folder = tmp_path / "cifar-10-batches-py"
     _write_cifar(folder, files, "labels")
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     with open(folder / "batches.meta", "wb") as f:
         pickle.dump({"label_names": names, "num_vis": 3072}, f)
 
@@ -146,7 +159,11 @@ def test_cifar10_reads_the_python_pickle_batches(tmp_path):
     assert data.classes == names
     assert (len(data.train_y), len(data.val_y), len(data.test_y)) == (90, 10, 20)
     # every image comes back channel-first and with its own label
-    for x, y in ((data.train_x, data.train_y), (data.val_x, data.val_y), (data.test_x, data.test_y)):
+    for x, y in (
+        (data.train_x, data.train_y),
+        (data.val_x, data.val_y),
+        (data.test_x, data.test_y),
+    ):
         for img, label in zip(x, y, strict=True):
             assert written[img.numpy().tobytes()] == int(label)
     assert torch.equal(torch.bincount(data.val_y, minlength=10), torch.ones(10, dtype=torch.int64))
@@ -162,7 +179,9 @@ def test_cifar100_reads_fine_labels(tmp_path):
         "fine_labels",
     )
     with open(folder / "meta", "wb") as f:
-        pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)], "coarse_label_names": []}, f)
+        pickle.dump(
+            {"fine_label_names": [f"c{i}" for i in range(100)], "coarse_label_names": []}, f
+        )
 
     data = load_dataset("cifar100", data_dir=tmp_path, image_size=16, download=False)
     assert data.num_classes == 100 and data.classes[:2] == ["c0", "c1"]
@@ -186,11 +205,14 @@ def _write_idx(path: Path, images: np.ndarray, labels: np.ndarray, compress: boo
             target.write_bytes(blobs[kind])
 
 
-@pytest.mark.parametrize(("name", "folder", "compress"), [
-    ("mnist", "MNIST", False),
-    ("mnist", "MNIST", True),
-    ("fashion_mnist", "FashionMNIST", True),
-])
+@pytest.mark.parametrize(
+    ("name", "folder", "compress"),
+    [
+        ("mnist", "MNIST", False),
+        ("mnist", "MNIST", True),
+        ("fashion_mnist", "FashionMNIST", True),
+    ],
+)
 def test_mnist_family_reads_idx_files_plain_or_gzipped(tmp_path, name, folder, compress):
     rng = np.random.default_rng(2)
     raw = tmp_path / folder / "raw"
@@ -205,15 +227,24 @@ def test_mnist_family_reads_idx_files_plain_or_gzipped(tmp_path, name, folder, c
     assert (len(data.train_y), len(data.val_y)) == (90, 10)
     assert torch.equal(data.test_x.squeeze(1), torch.from_numpy(test))
     assert torch.equal(data.test_y, torch.arange(30) % 10)
-    assert _rows(data.train_x.squeeze(1)) | _rows(data.val_x.squeeze(1)) == _rows(torch.from_numpy(train))
+    assert _rows(data.train_x.squeeze(1)) | _rows(data.val_x.squeeze(1)) == _rows(
+        torch.from_numpy(train)
+    )
 
 
-@pytest.mark.parametrize(("name", "where", "what"), [
-    ("cifar10", "cifar-10-batches-py", "data_batch_1..data_batch_5, test_batch and batches.meta"),
-    ("cifar100", "cifar-100-python", "train, test and meta"),
-    ("mnist", "MNIST/raw", "train-images-idx3-ubyte"),
-    ("fashion_mnist", "FashionMNIST/raw", "t10k-labels-idx1-ubyte"),
-])
+@pytest.mark.parametrize(
+    ("name", "where", "what"),
+    [
+        (
+            "cifar10",
+            "cifar-10-batches-py",
+            "data_batch_1..data_batch_5, test_batch and batches.meta",
+        ),
+        ("cifar100", "cifar-100-python", "train, test and meta"),
+        ("mnist", "MNIST/raw", "train-images-idx3-ubyte"),
+        ("fashion_mnist", "FashionMNIST/raw", "t10k-labels-idx1-ubyte"),
+    ],
+)
 def test_missing_files_error_says_which_files_go_where(tmp_path, name, where, what):
     with pytest.raises(DataError) as err:
         load_dataset(name, data_dir=tmp_path, download=False)

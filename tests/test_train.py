@@ -18,6 +18,7 @@ from nasbench.train import (
     _scheduler,
     default_train_config,
     evaluate,
+    recalibrate_batch_norm,
     train,
 )
 
@@ -85,7 +86,9 @@ def test_training_on_digits_beats_chance_by_far_in_two_epochs(digits):
 
 
 def test_same_seed_gives_identical_results_and_weights(synthetic):
-    config = default_train_config("synthetic", {"augment": "flip_crop", "hflip": True, "mixup": 0.2})
+    config = default_train_config(
+        "synthetic", {"augment": "flip_crop", "hflip": True, "mixup": 0.2}
+    )
     runs = []
     for _ in range(2):
         model = small_cnn(3, 4)
@@ -114,7 +117,9 @@ def test_nan_output_raises_training_diverged_with_when(synthetic):
 
 def test_huge_learning_rate_diverges(synthetic):
     config = default_train_config("synthetic", {"lr": 1e30, "warmup_epochs": 0})
-    with pytest.raises(TrainingDiverged, match=r"loss became (nan|infinite) at epoch \d+, step \d+"):
+    with pytest.raises(
+        TrainingDiverged, match=r"loss became (nan|infinite) at epoch \d+, step \d+"
+    ):
         train(small_cnn(3, 4), synthetic, config, seed=0)
 
 
@@ -133,23 +138,28 @@ def test_on_epoch_sees_every_epoch_and_can_stop_training(synthetic):
     assert result["val_acc"] == seen[-1][1]
 
     seen.clear()
-    result = train(small_cnn(3, 4), synthetic, config, seed=0, on_epoch=lambda e, a: bool(seen.append(e)))
+    result = train(
+        small_cnn(3, 4), synthetic, config, seed=0, on_epoch=lambda e, a: bool(seen.append(e))
+    )
     assert seen == [0, 1, 2, 3, 4] and result["epochs"] == 5 and not result["stopped_early"]
 
 
-@pytest.mark.parametrize("overrides", [
-    {"augment": "none"},
-    {"augment": "flip_crop", "hflip": True},
-    {"augment": "trivialaugment"},
-    {"augment": "randaugment", "hflip": True},
-    {"random_erasing": 0.5},
-    {"mixup": 0.2},
-    {"cutmix": 1.0},
-    {"mixup": 0.2, "cutmix": 1.0},
-    {"ema": True, "ema_decay": 0.9},
-    {"grad_clip": 1.0, "channels_last": False},
-    {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"augment": "none"},
+        {"augment": "flip_crop", "hflip": True},
+        {"augment": "trivialaugment"},
+        {"augment": "randaugment", "hflip": True},
+        {"random_erasing": 0.5},
+        {"mixup": 0.2},
+        {"cutmix": 1.0},
+        {"mixup": 0.2, "cutmix": 1.0},
+        {"ema": True, "ema_decay": 0.9},
+        {"grad_clip": 1.0, "channels_last": False},
+        {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05},
+    ],
+)
 def test_every_recipe_option_trains(synthetic, overrides):
     config = default_train_config("synthetic", {"epochs": 1, **overrides})
     result = train(small_cnn(3, 4), synthetic, config, seed=0, test=True)
@@ -163,6 +173,27 @@ def test_ema_model_is_what_gets_evaluated(synthetic):
     frozen = train(small_cnn(3, 4), synthetic, config, seed=0)
     trained = train(small_cnn(3, 4), synthetic, default_train_config("synthetic"), seed=0)
     assert frozen["val_acc"] < trained["val_acc"] - 20
+
+
+def test_batch_norm_recalibration_recovers_from_stale_statistics(synthetic):
+    model = small_cnn(3, 4)
+    config = default_train_config("synthetic")
+    trained = train(model, synthetic, config, seed=0)["val_acc"]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:  # statistics that no longer match the weights
+        norm.running_mean.fill_(5.0)
+        norm.running_var.fill_(50.0)
+    stats = dict(mean=synthetic.mean, std=synthetic.std)
+    stale = evaluate(model, synthetic.val_x, synthetic.val_y, 64, **stats)
+    model.train(False)
+    recalibrate_batch_norm(model, synthetic.normalize(synthetic.train_x), 32)
+    assert not model.training and all(norm.momentum == 0.1 for norm in norms)
+    assert stale < trained - 20
+    assert evaluate(model, synthetic.val_x, synthetic.val_y, 64, **stats) >= trained - 5
+    # the first norm now holds the plain statistics of its inputs over the calibration images
+    with torch.no_grad():
+        first = model[0](synthetic.normalize(synthetic.train_x))
+    assert torch.allclose(norms[0].running_mean, first.mean(dim=(0, 2, 3)), atol=1e-4)
 
 
 def test_default_config_suits_the_dataset():
@@ -179,18 +210,33 @@ def test_default_train_config_rejects_an_unknown_override():
     assert isinstance(err.value, UsageError)
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("epochs", "3"), ("epochs", 2.5), ("hflip", 1), ("lr", "0.1"), ("augment", 3),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("epochs", "3"),
+        ("epochs", 2.5),
+        ("hflip", 1),
+        ("lr", "0.1"),
+        ("augment", 3),
+    ],
+)
 def test_default_train_config_rejects_a_value_of_the_wrong_type(key, value):
     with pytest.raises(ConfigError, match=f"'{key}' must be"):
         default_train_config("digits", {key: value})
 
 
-@pytest.mark.parametrize("overrides", [
-    {"optimizer": "lamb"}, {"augment": "autoaugment"}, {"epochs": 0}, {"lr": 0.0},
-    {"momentum": 1.0}, {"label_smoothing": -0.1}, {"mixup": -1.0},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"optimizer": "lamb"},
+        {"augment": "autoaugment"},
+        {"epochs": 0},
+        {"lr": 0.0},
+        {"momentum": 1.0},
+        {"label_smoothing": -0.1},
+        {"mixup": -1.0},
+    ],
+)
 def test_out_of_range_settings_are_refused(overrides):
     with pytest.raises(ConfigError):
         default_train_config("digits", overrides)
