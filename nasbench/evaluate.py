@@ -72,10 +72,12 @@ def train_proxy(
     device: str,
     seed: int,
     on_epoch: Callable[[int, float], bool] | None = None,
+    test: bool = False,
 ) -> dict[str, Any]:
-    """Train with the recipe and return the training columns of a result row."""
-    metrics = train(model, data, config, device=device, seed=seed, on_epoch=on_epoch)
-    keys = (
+    """Train with the recipe and return the training columns of a result row (test_acc only
+    when asked for: the search never looks at test data)."""
+    metrics = train(model, data, config, device=device, seed=seed, on_epoch=on_epoch, test=test)
+    keys = [
         "val_acc",
         "train_loss",
         "train_s",
@@ -83,7 +85,9 @@ def train_proxy(
         "epochs",
         "batch_size",
         "image_size",
-    )
+    ]
+    if test:
+        keys.append("test_acc")
     row = {key: metrics.get(key) for key in keys}
     row["stopped_early"] = bool(metrics.get("stopped_early"))
     return row

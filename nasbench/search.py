@@ -505,7 +505,9 @@ class Progress:
         status = trial.user_attrs.get("status", trial.state.name.lower())
         if status == "failed":
             self.failures += 1
-            self.bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('error', '')}")
+            self.bar.write(
+                f"trial {trial.number} failed: {trial.user_attrs.get('error', '')}", file=sys.stderr
+            )
         self.bar.set_postfix_str(self._postfix(), refresh=False)
         self.bar.update(1)
 

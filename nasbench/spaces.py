@@ -109,7 +109,9 @@ def read_arch_file(path: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SpaceError(f"arch file {str(path)!r} is not valid JSON: {err}") from None
     if not isinstance(arch, dict):
-        raise SpaceError(f"arch file {str(path)!r} must hold a JSON object, not {type(arch).__name__}")
+        raise SpaceError(
+            f"arch file {str(path)!r} must hold a JSON object, not {type(arch).__name__}"
+        )
     return arch
 
 

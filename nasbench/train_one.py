@@ -8,7 +8,7 @@ from nasbench.data import load_dataset
 from nasbench.evaluate import build_for, measure_cost, resolve_device, train_proxy
 from nasbench.output import print_records
 from nasbench.spaces import arch_hash, resolve_arch
-from nasbench.train import default_train_config, evaluate
+from nasbench.train import default_train_config
 
 
 def run_train(
@@ -44,11 +44,10 @@ def run_train(
     model = build_for(space, arch, data)
     record: dict[str, Any] = {"name": label, "arch_hash": arch_hash(arch), "dataset": data.name}
     record.update(measure_cost(model, data, device=device, latency=True))
-    metrics = train_proxy(model, data, recipe, device=device, seed=seed)
+    has_test = data.test_x is not None
+    metrics = train_proxy(model, data, recipe, device=device, seed=seed, test=has_test)
     metrics.pop("stopped_early")
     record.update(metrics)
-    if data.test_x is not None:
-        record["test_acc"] = evaluate(model, data.test_x, data.test_y, recipe.batch_size, device)
     record.pop("uncounted_ops", None)
     print_records([record], output_format)
     return 0

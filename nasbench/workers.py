@@ -78,7 +78,10 @@ def run_workers(settings: SearchSettings) -> int:
                 process.join()
                 del workers[pid]
                 if process.exitcode and process.exitcode > 0:  # an error, not a crash: stop
-                    bar.write(f"{death_reason(process.exitcode)} ({device}); stopping the search")
+                    bar.write(
+                        f"{death_reason(process.exitcode)} ({device}); stopping the search",
+                        file=sys.stderr,
+                    )
                     fail_trials_of(study, pid, death_reason(process.exitcode), settings)
                     for other, _ in workers.values():
                         other.terminate()
@@ -86,11 +89,11 @@ def run_workers(settings: SearchSettings) -> int:
                     return process.exitcode
                 if process.exitcode and process.exitcode < 0:
                     reason = death_reason(process.exitcode)
-                    bar.write(f"{reason} ({device}); restarting it")
+                    bar.write(f"{reason} ({device}); restarting it", file=sys.stderr)
                     fail_trials_of(study, pid, reason, settings)
                     restarts += 1
                     if restarts > MAX_RESTARTS_PER_WORKER * len(devices):
-                        bar.write("too many worker crashes; stopping")
+                        bar.write("too many worker crashes; stopping", file=sys.stderr)
                         continue
                     if counted_trials(study) < settings.trials:
                         start(device)

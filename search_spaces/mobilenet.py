@@ -68,7 +68,7 @@ MAX_LAST_CHANNELS = 4096
 SUGGEST = {
     "width_mult": [0.25, 0.35, 0.5],
     "depths": [1, 2],
-    "expand_ratios": [1, 3, 6],
+    "expand_ratios": [1, 2, 4],
     "kernel_sizes": [3, 5, 7],
     "se": [False, True],
     "activations": ["relu", "hardswish"],

@@ -112,7 +112,7 @@ def test_a_dead_process_is_detected_by_heartbeat_and_its_trial_retried(postgres_
     study = load(url)
     stale = [t for t in study.trials if t.state == TrialState.FAIL and "status" not in t.user_attrs]
     assert len(stale) == 1
-    assert any(t.system_attrs.get("failed_trial") == stale[0]._trial_id for t in study.trials)
+    assert any(t.system_attrs.get("failed_trial") == stale[0].number for t in study.trials)
 
 
 @pytest.mark.parametrize(("space", "reason"), [("fixture_spaces.toy_abort", "SIGABRT"),
