@@ -43,7 +43,8 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         if self.study_name is None:
-            self.study_name = f"{self.space}_{self.dataset}".replace(":", "_").replace("/", "_")
+            source = "tabular" if self.benchmark else self.dataset
+            self.study_name = f"{self.space}_{source}".replace(":", "_").replace("/", "_")
 
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(SearchSettings))

@@ -46,7 +46,7 @@ def measure_cost(
     return row
 
 
-LATENCY_BUDGET_S = 0.2  # per trial: enough repeats for a median and IQR of a small proxy model
+LATENCY_BUDGET_S = 0.1  # per trial: enough repeats (at least 5) for a median and IQR of a proxy
 COST_COLUMNS = (
     "params",
     "macs",
@@ -81,6 +81,7 @@ def train_proxy(
         "val_acc",
         "train_loss",
         "train_s",
+        "eval_s",
         "images_per_s",
         "epochs",
         "batch_size",

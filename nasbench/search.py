@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from nasbench import samplers, store
+from nasbench.compare import macs_of_cell
 from nasbench.config import OBJECTIVES, SearchSettings
 from nasbench.data import load_dataset
 from nasbench.early_stop import FinishedCurve, hopeless_reason
@@ -119,6 +120,13 @@ class Search:
 
             self.benchmark = load_benchmark(settings.benchmark)
             extra["benchmark"] = self.benchmark.fingerprint
+            if "latency" in self.objectives or settings.max_latency_ms:
+                raise UsageError("tabular mode (--benchmark) has no latency; use macs or params")
+            if settings.space != self.benchmark.space:
+                raise UsageError(
+                    f"--benchmark {settings.benchmark} holds {self.benchmark.space} cells, "
+                    f"not {settings.space!r} archs"
+                )
         self.protocol = protocol_hash(self.data, self.recipe, extra)
         self.limits = {
             "macs": settings.max_macs,
@@ -229,9 +237,9 @@ class Search:
             "name": f"trial {trial.number}",
             "space": self.settings.space,
             "protocol_hash": self.protocol,
-            "dataset": self.data.name,
-            "image_size": self.data.image_size,
-            "batch_size": self.recipe.batch_size,
+            "dataset": self.data.name if self.benchmark is None else self.benchmark.dataset,
+            "image_size": self.data.image_size if self.benchmark is None else 32,
+            "batch_size": self.recipe.batch_size if self.benchmark is None else None,
             "seed": seed,
             "code_version": store.code_version(),
             "started_at": started,
@@ -258,7 +266,7 @@ class Search:
         self, trial: optuna.Trial, row: dict[str, Any], status: str, error: str | None = None
     ):
         row["status"] = status
-        row["error"] = error
+        row["error"] = error or row.get("error")  # infeasible, pruned and reused rows say why
         row["finished_at"] = datetime.now(UTC)
         if error:
             trial.set_user_attr("error", error)
@@ -282,18 +290,19 @@ class Search:
                 return self._values(row), "infeasible"
             return values, "reused"
 
-        model = build_for(self.space, arch, self.data)
-        row.update(measure_cost(model, self.data, device=self.device, latency=True))
+        if self.benchmark is not None:  # tabular mode: accuracy and params from the table
+            row.update(self.benchmark.lookup(arch))
+            row.update(macs=macs_of_cell(self.space, arch), train_s=0.0)
+        else:
+            model = build_for(self.space, arch, self.data)
+            row.update(measure_cost(model, self.data, device=self.device, latency=True))
         violations = self._check_limits(trial, row)
         if violations:
             row["error"] = violations
             row["val_acc"] = 0.0
             return self._values(row), "infeasible"
 
-        if self.benchmark is not None:
-            row.update(self.benchmark.lookup(arch))
-            row.update(train_s=0.0, epochs=None)
-        else:
+        if self.benchmark is None:
             curve: list[float] = []
             costs = [float(row[COST_OBJECTIVES[o]]) for o in self.objectives[1:]]
 
@@ -344,7 +353,7 @@ class Search:
         for key in (*COST_COLUMNS_REUSED, "val_acc", "test_acc", "train_loss", "epochs"):
             row[key] = previous.get(key)
         row["reused_from"] = previous.get("trial_number")
-        row["train_s"] = 0.0
+        row["train_s"] = row["eval_s"] = 0.0
         row["error"] = (
             f"reused the result of {previous.get('study_name')} trial {previous.get('trial_number')}"
         )
@@ -518,8 +527,8 @@ class Progress:
             return f"failed={self.failures}"
         best = max(t.values[0] for t in feasible)
         text = f"best_acc={best:.1f}%"
-        if len(self.objectives) > 1:
-            text += f" front={len(self.study.best_trials)}"
+        if len(self.objectives) > 1:  # reused trials repeat an arch: count distinct points
+            text += f" front={len({tuple(t.values) for t in self.study.best_trials})}"
         if self.failures:
             text += f" failed={self.failures}"
         return text

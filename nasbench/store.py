@@ -106,6 +106,7 @@ results = sa.Table(
     sa.Column("latency_batch_size", sa.Integer),
     sa.Column("peak_memory_mb", sa.Float),
     sa.Column("train_s", sa.Float),
+    sa.Column("eval_s", sa.Float),  # validation (and batch-norm recalibration) time
     sa.Column("images_per_s", sa.Float),
     sa.Column("epochs", sa.Integer),
     sa.Column("dataset", sa.String),

@@ -43,6 +43,7 @@ class TabularBenchmark:
     frame: pd.DataFrame  # index: arch string; columns params, val_acc, test_acc (+ extras)
     fingerprint: str  # SHA-256 of the file's bytes (16 hex digits): which table a study used
     space: str = NB201
+    dataset: str = "cifar10 (tabular)"  # what the table's accuracies were measured on
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -130,6 +130,7 @@ def test_an_arch_already_evaluated_is_reused_not_trained_again(tmp_path):
         assert row["arch_hash"] == original["arch_hash"]
         assert row["val_acc"] == original["val_acc"]
         assert row["train_s"] == 0.0
+        assert f"trial {original['trial_number']}" in row["error"]
 
 
 def test_reuse_spans_studies_under_the_same_protocol_only(tmp_path):
@@ -157,7 +158,7 @@ def test_hard_limits_store_infeasible_rows_without_training(tmp_path):
     assert len(infeasible) >= 1
     assert (infeasible["params"] > 200).all()
     assert infeasible["train_s"].isna().all()  # never trained
-    assert infeasible["error"].str.contains("params").all()
+    assert infeasible["error"].fillna("").str.contains("params > limit").all()
     study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
     by_number = {t.number: t for t in study.trials}
     for number in infeasible["trial_number"]:
@@ -173,7 +174,7 @@ def test_nan_loss_gives_a_failed_row_with_its_reason_and_the_search_goes_on(tmp_
     assert len(rows) == 6
     failed = rows[rows["status"] == "failed"]
     assert len(failed) >= 1, rows[["status", "arch"]]
-    assert failed["error"].str.contains("nan", case=False).all()
+    assert failed["error"].fillna("").str.contains("nan", case=False).all()
     assert (rows["status"].isin(["complete", "reused"])).any()
     assert "failed" in done.stderr  # the progress output names the failure
 
@@ -259,3 +260,40 @@ def test_studies_lists_counts(tmp_path):
     assert study["study_name"] == "fixture_spaces.toy_digits"
     assert study["trials"] == 2
     assert sum(study[s] for s in ("complete", "reused", "pruned", "infeasible", "failed")) == 2
+
+
+def test_tabular_mode_answers_from_the_table_and_stores_test_accuracy(tmp_path):
+    table = TESTS.parent.parent / "shared" / "data" / "nb201_cifar10.csv"
+    if not table.exists():
+        pytest.skip(f"NAS-Bench-201 table not found at {table}")
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "nb201", "--benchmark", str(table), "--trials", "30",
+                    "--objectives", "acc,params", "--storage", url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url, ["nb201_tabular"])
+    assert len(rows) == 30
+    assert rows["test_acc"].notna().all() and rows["val_acc"].between(0, 100).all()
+    assert (rows["macs"] > 0).all() and rows["latency_ms"].isna().all()
+    assert set(rows["dataset"]) == {"cifar10 (tabular)"}
+
+
+def test_tabular_mode_with_a_malformed_benchmark_file_is_one_line(tmp_path):
+    bad = tmp_path / "bench.csv"
+    bad.write_text("arch,params\n|x~0|,1\n")
+    done = nasbench("search", "--space", "nb201", "--benchmark", str(bad), "--trials", "3",
+                    "--storage", sqlite_url(tmp_path))  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "bench.csv" in done.stderr
+
+
+@pytest.mark.parametrize("space", ["vit", "swin"])
+def test_transformer_spaces_search_end_to_end_offline(tmp_path, space):
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", space, "--trials", "2", "--storage", url, "--epochs", "1",
+                    "--train-fraction", "0.2", "--sampler", "random")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert len(rows) == 2 and set(rows["space"]) == {space}
+    assert rows["status"].isin(["complete", "reused", "pruned"]).all(), rows[["status", "error"]]
+    study = optuna.load_study(study_name=f"{space}_digits", storage=url)
+    assert study.user_attrs["recipe"]["optimizer"] == "adamw"  # the space's own training defaults
