@@ -331,7 +331,18 @@ def ensure_schema(url: str) -> None:
             # Another worker created the table between our check and our CREATE.
             if attempt == 2:
                 raise
+    _add_missing_columns(engine)
     _ensured.add((os.getpid(), url))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a results table written by an earlier version up to date: new columns are nullable."""
+    with engine.begin() as conn:
+        present = {c["name"] for c in sa.inspect(conn).get_columns("results")}
+        for column in results.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.execute(sa.text(f'ALTER TABLE results ADD COLUMN "{column.name}" {kind}'))
 
 
 def _ensure_once(url: str) -> Engine:
@@ -425,13 +436,18 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_results(url: str, study_names: list[str] | None = None) -> pd.DataFrame:
     """Every column of the results rows (of the named studies, or all), in insertion order."""
-    query = sa.select(results).order_by(results.c.id)
-    if study_names is not None:
-        query = query.where(results.c.study_name.in_(study_names))
     with _reading(url) as conn:
-        rows = [] if conn is None else conn.execute(query).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(COLUMNS))
-    return _typed(frame)
+        if conn is None:
+            rows, names = [], list(COLUMNS)
+        else:  # a table written by an earlier version may lack newer columns: they read as null
+            present = {c["name"] for c in sa.inspect(conn).get_columns("results")}
+            names = [name for name in COLUMNS if name in present]
+            query = sa.select(*(results.c[name] for name in names)).order_by(results.c.id)
+            if study_names is not None:
+                query = query.where(results.c.study_name.in_(study_names))
+            rows = conn.execute(query).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=names)
+    return _typed(frame.reindex(columns=list(COLUMNS)))
 
 
 def list_study_names(url: str) -> list[str]:

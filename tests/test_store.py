@@ -397,3 +397,19 @@ def test_workers_creating_the_schema_at_once_all_succeed(backend_url):
         p.join(timeout=120)
     assert [p.exitcode for p in workers] == [0, 0, 0, 0]
     assert store.list_study_names(backend_url) == ["w0", "w1", "w2", "w3"]
+
+
+def test_a_results_table_from_an_earlier_version_reads_and_gains_new_columns(tmp_path):
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    store.ensure_schema(url)
+    store.write_result(url, {"study_name": "s", "source": "search", "status": "complete"})
+    store.dispose_engines()
+    with sqlite3.connect(path) as conn:  # as written before the eval_s column existed
+        conn.execute("ALTER TABLE results DROP COLUMN eval_s")
+    frame = store.load_results(url)
+    assert len(frame) == 1 and frame["eval_s"].isna().all()
+    store._ensured.clear()
+    store.write_result(url, {"study_name": "s", "source": "search", "status": "complete",
+                             "eval_s": 1.5})  # fmt: skip
+    assert store.load_results(url)["eval_s"].tolist()[1] == 1.5
