@@ -1,11 +1,10 @@
-"""The toy space where every second width choice is poisoned with 'nan' (see toy.py)."""
+"""The toy space where every third trial (numbers 1, 4, 7...) is poisoned with 'nan' (see toy.py)."""
 
-from fixture_spaces.toy import *  # noqa: F403
-from fixture_spaces.toy import REFERENCE_ARCHS, build, validate  # noqa: F401
+from fixture_spaces.toy import REFERENCE_ARCHS, WIDTHS, build, validate  # noqa: F401
 
 NAME = "toy_nan"
 
 
 def suggest(trial) -> dict:
-    width = trial.suggest_categorical("width", [4, 8, 16])
-    return {"width": width, "poison": "nan" if width == 8 else "none"}
+    width = trial.suggest_categorical("width", list(WIDTHS))
+    return {"width": width, "poison": "nan" if trial.number % 3 == 1 else "none"}
