@@ -45,8 +45,15 @@ def assert_exactly(url: str, n: int, study_name: str = STUDY) -> None:
     assert not trained["arch_hash"].duplicated().any(), "an arch was trained twice"
 
 
-@pytest.mark.parametrize("workers", [2, 4])
-def test_workers_on_one_machine_finish_exactly_n(backend_url, workers):
+@pytest.mark.parametrize(
+    ("backend", "workers"), [("sqlite", 2), ("postgresql", 2), ("postgresql", 4)]
+)
+def test_workers_on_one_machine_finish_exactly_n(request, tmp_path, backend, workers):
+    backend_url = (
+        f"sqlite:///{tmp_path / 'nasbench.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_db_url")
+    )
     done = subprocess.run(search_args(backend_url, 6, "--workers", str(workers), "--epochs", "1"),
                           env=ENV, capture_output=True, text=True, timeout=400)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -78,7 +85,9 @@ def running_worker_pid(url: str, deadline: float) -> int:
     raise AssertionError("no trial started in time")
 
 
-def test_sigkill_of_a_worker_fails_and_retries_its_trial(backend_url):
+def test_sigkill_of_a_worker_fails_and_retries_its_trial(tmp_path):
+    """On SQLite; on PostgreSQL the heartbeat test below kills a whole process instead."""
+    backend_url = f"sqlite:///{tmp_path / 'nasbench.db'}"
     proc = subprocess.Popen(search_args(backend_url, 6, "--workers", "2", "--epochs", "15"),
                             env=ENV, stderr=subprocess.PIPE, text=True)  # fmt: skip
     victim = running_worker_pid(backend_url, time.monotonic() + 120)
