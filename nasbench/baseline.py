@@ -13,9 +13,9 @@ from torch import nn
 from nasbench import store
 from nasbench.data import DataSplits, load_dataset
 from nasbench.errors import UsageError
-from nasbench.evaluate import measure_cost, protocol_hash, resolve_device, train_proxy
+from nasbench.evaluate import make_recipe, measure_cost, protocol_hash, resolve_device, train_proxy
 from nasbench.spaces import arch_hash
-from nasbench.train import TrainingDiverged, default_train_config
+from nasbench.train import TrainingDiverged
 
 MIN_IMAGE_SIZE = 32  # below this the classic stems (stride 16-32) leave nothing to pool
 TRANSFORMERS_ADAMW = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05}
@@ -134,14 +134,8 @@ def _train_baseline(
     device: str,
     seed: int,
 ) -> dict[str, Any]:
-    overrides: dict[str, Any] = (
-        dict(TRANSFORMERS_ADAMW) if name.startswith(("vit_", "swin_")) else {}
-    )
-    if epochs is not None:
-        overrides["epochs"] = epochs
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
-    recipe = default_train_config(data.name, overrides)
+    defaults = TRANSFORMERS_ADAMW if name.startswith(("vit_", "swin_")) else {}
+    recipe = make_recipe(data.name, defaults, epochs, batch_size)
     arch = {"model": name}
     row: dict[str, Any] = {
         "study_name": study_name, "source": "baseline", "name": name, "space": "torchvision",

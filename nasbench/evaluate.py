@@ -13,7 +13,7 @@ import torch
 from nasbench import measure
 from nasbench.data import DataSplits
 from nasbench.errors import UsageError
-from nasbench.train import TrainConfig, train
+from nasbench.train import TrainConfig, default_train_config, train
 
 
 def resolve_device(device: str) -> str:
@@ -23,6 +23,18 @@ def resolve_device(device: str) -> str:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("--device cuda was asked for, but torch sees no CUDA GPU")
     return device
+
+
+def make_recipe(
+    dataset: str, defaults: dict[str, Any], epochs: int | None, batch_size: int | None
+) -> TrainConfig:
+    """The dataset's recipe, overridden by a space's (or model family's) defaults, then by flags."""
+    overrides = dict(defaults)
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    return default_train_config(dataset, overrides)
 
 
 def build_for(space: Any, arch: dict[str, Any], data: DataSplits) -> torch.nn.Module:

@@ -26,13 +26,14 @@ from nasbench.early_stop import FinishedCurve, hopeless_reason
 from nasbench.errors import UsageError
 from nasbench.evaluate import (
     build_for,
+    make_recipe,
     measure_cost,
     protocol_hash,
     resolve_device,
     train_proxy,
 )
 from nasbench.spaces import ArchError, arch_hash, load_space
-from nasbench.train import TrainingDiverged, default_train_config
+from nasbench.train import TrainingDiverged
 
 COST_OBJECTIVES = {"macs": "macs", "params": "params", "latency": "latency_ms"}
 # A worker that stops beating for GRACE_PERIOD_S is dead: its trial is failed and retried.
@@ -107,12 +108,8 @@ class Search:
             train_fraction=settings.train_fraction,
             seed=0,
         )
-        overrides = dict(getattr(self.space, "TRAIN_DEFAULTS", {}))
-        if settings.epochs is not None:
-            overrides["epochs"] = settings.epochs
-        if settings.batch_size is not None:
-            overrides["batch_size"] = settings.batch_size
-        self.recipe = default_train_config(self.data.name, overrides)
+        self.recipe = make_recipe(self.data.name, getattr(self.space, "TRAIN_DEFAULTS", {}),
+                                  settings.epochs, settings.batch_size)  # fmt: skip
         self.benchmark = None
         extra: dict[str, Any] = {"space": settings.space}
         if settings.benchmark:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from nasbench.data import load_dataset
-from nasbench.evaluate import build_for, measure_cost, resolve_device, train_proxy
+from nasbench.evaluate import build_for, make_recipe, measure_cost, resolve_device, train_proxy
 from nasbench.output import print_records
 from nasbench.spaces import arch_hash, resolve_arch
-from nasbench.train import default_train_config
 
 
 def run_train(
@@ -35,12 +34,7 @@ def run_train(
         train_fraction=train_fraction,
         seed=0,
     )
-    overrides: dict[str, Any] = dict(getattr(space, "TRAIN_DEFAULTS", {}))
-    if epochs is not None:
-        overrides["epochs"] = epochs
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
-    recipe = default_train_config(data.name, overrides)
+    recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}), epochs, batch_size)
     model = build_for(space, arch, data)
     record: dict[str, Any] = {"name": label, "arch_hash": arch_hash(arch), "dataset": data.name}
     record.update(measure_cost(model, data, device=device, latency=True))
