@@ -66,6 +66,20 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
     )
 
 
+def _storage_with_retry(url: str) -> optuna.storages.RDBStorage:
+    """Optuna creates its tables on first use; processes starting together on PostgreSQL can race."""
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return make_storage(url)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
+
+
 def counts_towards_budget(trial: FrozenTrial) -> bool:
     """A trial counts towards --trials when it produced a result row: complete, pruned, or failed
     with its reason. Trials stopped by Ctrl-C, killed with their worker (then retried) or started
@@ -157,7 +171,7 @@ class Search:
         )
         store.ensure_schema(s.storage)
         study = optuna.create_study(
-            storage=make_storage(s.storage),
+            storage=_storage_with_retry(s.storage),
             study_name=s.study_name,
             directions=[OBJECTIVES[o] for o in self.objectives],
             sampler=sampler,

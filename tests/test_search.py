@@ -86,7 +86,7 @@ def test_rerun_of_a_finished_study_runs_nothing_more(tmp_path):
 def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path):
     url = sqlite_url(tmp_path)
     args = ["search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
-            "--sampler", "random", "--no-pruning", "--epochs", "150", "--seed", "3"]  # fmt: skip
+            "--sampler", "random", "--no-pruning", "--epochs", "40", "--seed", "3"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli", *args], env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
