@@ -58,7 +58,7 @@ def measure_cost(
     return row
 
 
-LATENCY_BUDGET_S = 0.1  # per trial: enough repeats (at least 5) for a median and IQR of a proxy
+LATENCY_BUDGET_S = 0.05  # per trial: 5-10 timed blocks of a proxy (3-6 ms a call), for median and IQR
 COST_COLUMNS = (
     "params",
     "macs",

@@ -1,61 +1,52 @@
-"""Cost of a model: exact params, MACs (fvcore with our handles), latency (torch.utils.benchmark), memory."""
+"""Cost of a model: exact params, MACs (torch's FlopCounterMode), latency (timed blocks), memory."""
 
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import platform
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from nasbench.errors import UsageError
-
-# torch.utils.benchmark imports cpp_extension, which logs "No CUDA runtime is found" on CPU machines
-# that have a CUDA toolkit; fvcore imports modules that call the deprecated torch.jit.script.
-_cpp_logger = logging.getLogger("torch.utils.cpp_extension")
-_level = _cpp_logger.level
-_cpp_logger.setLevel(logging.ERROR)
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fvcore.nn import FlopCountAnalysis
-    from fvcore.nn.jit_handles import conv_flop_jit, einsum_flop_jit, get_shape
-    from torch.utils import benchmark
-_cpp_logger.setLevel(_level)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 # Ops that cost something but are deliberately not counted (DESIGN.md: MACs of convolutions, linear
-# layers, matmuls and attention only). Silenced so that `uncounted_ops` lists only surprises.
+# layers, matmuls and attention only), named as the dispatcher sees them. Silenced so that
+# `uncounted_ops` lists only surprises. View ops (reshape, permute, slicing...) are free and never
+# listed.
 NOT_COUNTED_BY_CONVENTION = frozenset(
     "aten::" + op
     for op in (
         # normalisation
-        "batch_norm layer_norm group_norm instance_norm linalg_vector_norm norm "
+        "_native_batch_norm_legit_no_training _native_batch_norm_legit native_batch_norm "
+        "native_layer_norm native_group_norm linalg_vector_norm norm "
         # activations and softmax
         "relu relu_ relu6 relu6_ hardtanh hardtanh_ hardswish hardswish_ hardsigmoid hardsigmoid_ "
         "sigmoid sigmoid_ silu silu_ gelu gelu_ tanh tanh_ elu elu_ leaky_relu leaky_relu_ mish "
-        "mish_ softplus softmax log_softmax "
+        "mish_ softplus _softmax _safe_softmax _log_softmax "
         # element-wise arithmetic, comparisons and masks
-        "add add_ sub sub_ rsub mul mul_ div div_ pow sqrt rsqrt exp neg abs clamp_min clamp_max "
-        "where ne lt le "
-        "masked_fill_ fill_ zero_ bernoulli_ "
+        "add add_ sub sub_ rsub mul mul_ div div_ pow sqrt rsqrt exp neg abs clamp clamp_min "
+        "clamp_max where eq ne lt le masked_fill masked_fill_ fill_ zero_ bernoulli_ native_dropout "
         # pooling and reductions
-        "max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d "
-        "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d mean sum "
-        "amax "
-        # data movement
-        "pad reflection_pad2d replication_pad2d repeat repeat_interleave tile clone unflatten "
-        "movedim expand_as view_as flip index_select channel_shuffle "
-        "native_channel_shuffle dropout_ feature_dropout feature_dropout_ alpha_dropout linspace "
-        "meshgrid new_ones ones_like numel"
+        "max_pool2d_with_indices max_pool3d_with_indices avg_pool2d avg_pool3d _adaptive_avg_pool2d "
+        "_adaptive_avg_pool3d adaptive_max_pool2d mean sum amax "
+        # data movement and allocation
+        "constant_pad_nd reflection_pad2d replication_pad2d repeat repeat_interleave cat stack "
+        "roll flip index index_select gather clone copy_ _to_copy as_strided_ _unsafe_view "
+        "native_channel_shuffle channel_shuffle empty new_empty zeros new_zeros ones new_ones full "
+        "arange linspace"
     ).split()
 )
 
@@ -73,49 +64,51 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# ---- MAC handles: each gets the traced op's inputs/outputs (torch._C.Value) -----------------------
+# ---- MACs: torch's FlopCounterMode sees every aten op the forward pass runs ----------------------
+#
+# FlopCounterMode counts convolutions, mm/addmm/bmm/baddbmm (what linear, matmul and einsum run as)
+# and the GPU attention kernels, in FLOPs (2 per multiply-add). Added here: the CPU attention kernel
+# and torch's fused nn.MultiheadAttention. It replaces fvcore's jit trace, which gave the same totals
+# on every model we compared (tests/test_measure.py) at 4-10x the cost, through torch.jit, which
+# torch has deprecated.
 
 
-def _contraction(first_matrix: int) -> Callable[[list[Any], list[Any]], int]:
-    """Handle for mm-like ops: every output element costs K multiply-adds, K the contracted size."""
-
-    def handle(inputs: list[Any], outputs: list[Any]) -> int:
-        contracted = get_shape(inputs[first_matrix])[-1]
-        return math.prod(get_shape(outputs[0])) * contracted
-
-    return handle
+def _cpu_sdpa_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:  # noqa: ANN001
+    # q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]: QK^T is L*S*E, softmax(.)V is L*S*Ev per head
+    *batch, length, embed = query
+    return 2 * math.prod(batch) * length * key[-2] * (embed + value[-1])
 
 
-def _sdpa(inputs: list[Any], outputs: list[Any]) -> int:
-    # q [..., L, E], k [..., S, E], v [..., S, Ev]: Q K^T is L*S*E, softmax(.) V is L*S*Ev per head
-    q, k, v = (get_shape(x) for x in inputs[:3])
-    *batch, length, embed = q
-    return math.prod(batch) * length * k[-2] * (embed + v[-1])
-
-
-def _native_mha(inputs: list[Any], outputs: list[Any]) -> int:
+def _native_mha_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:  # noqa: ANN001
     # torch's fused nn.MultiheadAttention (eval, no grad): q/k/v and output projections + attention.
-    # (nn.TransformerEncoderLayer's fused path is never taken here: it refuses modules with hooks,
-    # and fvcore hooks every module.)
-    query, key = get_shape(inputs[0]), get_shape(inputs[1])
+    # (nn.TransformerEncoderLayer's fused path is not counted this way: it runs as its parts.)
     *batch, length, embed = query
     source = key[-2]
     projections = (2 * length + 2 * source) * embed * embed
-    return math.prod(batch) * (projections + 2 * length * source * embed)
+    return 2 * math.prod(batch) * (projections + 2 * length * source * embed)
 
 
-MAC_HANDLES: dict[str, Callable[[list[Any], list[Any]], Any]] = {
-    "aten::_convolution": conv_flop_jit,  # fvcore's: N H'W' C' C k^2 / g, bias not counted
-    "aten::linear": _contraction(0),
-    "aten::addmm": _contraction(1),
-    "aten::mm": _contraction(0),
-    "aten::matmul": _contraction(0),
-    "aten::bmm": _contraction(0),
-    "aten::baddbmm": _contraction(1),
-    "aten::einsum": einsum_flop_jit,
-    "aten::scaled_dot_product_attention": _sdpa,
-    "aten::_native_multi_head_attention": _native_mha,
+_aten = torch.ops.aten
+EXTRA_FLOP_FORMULAS = {
+    _aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sdpa_flops,
+    _aten._native_multi_head_attention: _native_mha_flops,
 }
+COUNTED_OPS = frozenset(
+    getattr(packet, "_qualified_op_name", None) for packet in (*flop_registry, *EXTRA_FLOP_FORMULAS)
+)
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Counts the ops that reach it by name ('aten::cumsum'); views and metadata ops are free."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        if not func.is_view:
+            self.calls[func._overloadpacket._qualified_op_name] += 1
+        return func(*args, **(kwargs or {}))
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> MacCount:
@@ -126,22 +119,22 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> MacCount:
     example = torch.randn(*input_shape, device=device, dtype=dtype)
     was_training = model.training
     model.eval()
+    counter = FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS)
+    recorder = _OpRecorder()
     try:
-        analysis = FlopCountAnalysis(model, example)
-        # fvcore's set_op_handle(name=None) leaves its default handles active (batch_norm, norms,
-        # pooling...), so start from an empty table and install exactly our conventions.
-        analysis.clear_op_handles()
-        analysis.set_op_handle(**MAC_HANDLES)
-        analysis.set_op_handle(**dict.fromkeys(NOT_COUNTED_BY_CONVENTION))
-        analysis.unsupported_ops_warnings(False)
-        analysis.uncalled_modules_warnings(False)
-        analysis.tracer_warnings("none")
-        with torch.no_grad():
-            macs = analysis.total()
-            uncounted = analysis.unsupported_ops()
+        # the recorder is entered first, so it sees the ops after the counter's decompositions
+        with torch.no_grad(), recorder, counter:
+            model(example)
     finally:
         model.train(was_training)
-    return MacCount(macs=int(macs), uncounted_ops=dict(sorted(uncounted.items())))
+    uncounted = {
+        name: calls
+        for name, calls in recorder.calls.items()
+        if name not in COUNTED_OPS and name not in NOT_COUNTED_BY_CONVENTION
+    }
+    return MacCount(
+        macs=counter.get_total_flops() // 2, uncounted_ops=dict(sorted(uncounted.items()))
+    )
 
 
 # ---- latency, memory and provenance --------------------------------------------------------------
@@ -206,11 +199,11 @@ def measure_latency(
 ) -> dict[str, Any]:
     """Forward-pass latency of `model` in inference mode: median and interquartile range (ms).
 
-    About `budget_s` seconds in all: a tenth for warm-up, the rest for about `repeats` timed blocks
-    of torch.utils.benchmark's Timer, each block as many calls as fit; at least `min_repeats`
-    blocks even when one forward pass exceeds the budget. `threads` fixes the CPU thread count for
-    the run (restored afterwards); the benchmark timer synchronises CUDA. The caller's model is left
-    untouched: a copy is moved when the device or dtype differ.
+    About `budget_s` seconds in all: a tenth for warm-up, the rest for about `repeats` timed blocks,
+    each block as many calls as fit; at least `min_repeats` blocks even when one forward pass
+    exceeds the budget. `threads` fixes the CPU thread count for the run (restored afterwards); CUDA
+    is synchronised before each clock reading. The caller's model is left untouched: a copy is
+    moved when the device or dtype differ.
     """
     check_device_and_dtype(device, dtype)
     torch_dtype = DTYPES[dtype]
@@ -225,49 +218,69 @@ def measure_latency(
     is_cuda = target.type == "cuda"
     if is_cuda:
         torch.cuda.reset_peak_memory_stats(target)
-    timer = benchmark.Timer(
-        stmt="model(x)", globals={"model": model, "x": example}, num_threads=threads
-    )
+    block = _Block(model, example, target if is_cuda else None)
     previous_threads = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
         with torch.inference_mode():
             # warm-up (lazy initialisation, allocator, cuDNN autotuning) doubles as a first estimate
-            # of one call, from which the block size follows. blocked_autorange is not used: it
-            # sizes blocks to hide a 1e-4 timer overhead, which can take the whole budget.
-            per_call = _warm_up(timer, budget_s / 10)
+            # of one call, from which the block size follows
+            per_call = block.warm_up(budget_s / 10)
             number = max(1, int(budget_s * 0.9 / repeats / per_call))
-            blocks: list[benchmark.Measurement] = []
+            times: list[float] = []
             deadline = time.perf_counter() + budget_s * 0.9
-            while len(blocks) < min_repeats or (
-                len(blocks) < repeats and time.perf_counter() < deadline
+            while len(times) < min_repeats or (
+                len(times) < repeats and time.perf_counter() < deadline
             ):
-                blocks.append(timer.timeit(number))
-            measurement = benchmark.Measurement.merge(blocks)[0]
+                times.append(block.per_call(number))
     finally:
         torch.set_num_threads(previous_threads)
         model.train(was_training)
     peak = torch.cuda.max_memory_allocated(target) / 2**20 if is_cuda else None
+    first_quartile, median, third_quartile = np.percentile(times, [25, 50, 75])
     return {
-        "latency_ms": measurement.median * 1e3,
-        "latency_iqr_ms": measurement.iqr * 1e3,
-        "latency_repeats": len(measurement.times),
+        "latency_ms": float(median) * 1e3,
+        "latency_iqr_ms": float(third_quartile - first_quartile) * 1e3,
+        "latency_repeats": len(times),
         "peak_memory_mb": peak,
         **provenance(input_shape, device=device, dtype=dtype, threads=threads),
     }
 
 
-def _warm_up(timer: benchmark.Timer, seconds: float) -> float:
-    """Run the statement for about `seconds` (at least twice); return the last per-call time."""
-    number, spent, per_call = 1, 0.0, float("inf")
-    for _ in range(2):
-        per_call = max(timer.timeit(1).median, 1e-7)  # never 0, even on a coarse clock
-        spent += per_call
-    while spent < seconds:
-        number = max(1, min(number * 2, int((seconds - spent) / per_call)))
-        per_call = max(timer.timeit(number).median, 1e-7)
-        spent += per_call * number
-    return per_call
+@dataclass
+class _Block:
+    """Timed blocks of forward calls. Written here rather than with torch.utils.benchmark.Timer,
+    whose timeit() runs two untimed calls before every block: three times the cost of the
+    one-call blocks that a search's small latency budget allows."""
+
+    model: nn.Module
+    example: torch.Tensor
+    cuda_device: torch.device | None
+
+    def per_call(self, number: int) -> float:
+        """Seconds per call over `number` back-to-back calls (never 0, even on a coarse clock)."""
+        self._synchronize()
+        start = time.perf_counter()
+        for _ in range(number):
+            self.model(self.example)
+        self._synchronize()
+        return max((time.perf_counter() - start) / number, 1e-7)
+
+    def warm_up(self, seconds: float) -> float:
+        """Run for about `seconds` (at least twice); return the last per-call time."""
+        number, spent, per_call = 1, 0.0, float("inf")
+        for _ in range(2):
+            per_call = self.per_call(1)
+            spent += per_call
+        while spent < seconds:
+            number = max(1, min(number * 2, int((seconds - spent) / per_call)))
+            per_call = self.per_call(number)
+            spent += per_call * number
+        return per_call
+
+    def _synchronize(self) -> None:
+        if self.cuda_device is not None:
+            torch.cuda.synchronize(self.cuda_device)
 
 
 def measure_model(

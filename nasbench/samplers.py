@@ -2,7 +2,8 @@
 
 One table (`SAMPLER_NAMES`, `make_sampler`) maps a name to an Optuna sampler:
 
-    tpe     optuna's TPESampler with its defaults (Optuna's default sampler)
+    tpe     optuna's TPESampler with its defaults (Optuna's default sampler), except that its
+            constant liar is on only when trials run in parallel (`parallel=True`)
     nsga2   NSGAIISampler (population 50: its first 50 trials are random)
     random  RandomSampler
     qmc     QMCSampler (scrambled Sobol); it samples categorical parameters at random
@@ -61,8 +62,15 @@ def make_sampler(
     n_objectives: int,
     constraints_func: ConstraintsFunc | None = None,
     space: ModuleType | None = None,
+    parallel: bool = True,
 ) -> optuna.samplers.BaseSampler:
-    """The sampler called `name`; UsageError for an unknown name or one that cannot serve the study."""
+    """The sampler called `name`; UsageError for an unknown name or one that cannot serve the study.
+
+    `parallel=False` promises that no other process runs trials of the study at the same time.
+    TPE's constant liar (which steers a sampler away from trials still running elsewhere) then has
+    nothing to do, and switching it off lets TPE read the study once per trial instead of once per
+    parameter: 0.10 s instead of 0.35 s a trial for the 38 parameters of mobilenet on SQLite.
+    """
     if name not in SAMPLER_NAMES:
         raise UsageError(f"unknown sampler {name!r}; valid samplers: {', '.join(SAMPLER_NAMES)}")
     if n_objectives > 1 and name not in MULTI_OBJECTIVE:
@@ -74,7 +82,9 @@ def make_sampler(
             # the module docstring; the samplers themselves read constraints either way
             warnings.filterwarnings("ignore", ".*constraints_func", FutureWarning)
             if name == "tpe":
-                return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints_func)
+                return optuna.samplers.TPESampler(
+                    seed=seed, constraints_func=constraints_func, constant_liar=parallel
+                )
             if name == "nsga2":
                 return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints_func)
             return optuna.samplers.GPSampler(

@@ -55,7 +55,7 @@ def trial_seed(study_seed: int, trial_number: int) -> int:
 
 def make_storage(url: str) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage on our URL, with heartbeats so a dead worker's trial is failed."""
-    return optuna.storages.RDBStorage(
+    storage = optuna.storages.RDBStorage(
         url,
         engine_kwargs=store.engine_kwargs(url),
         heartbeat_interval=HEARTBEAT_INTERVAL_S,
@@ -64,6 +64,8 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
             max_retry=2
         ),
     )
+    store.tune_engine(storage.engine)
+    return storage
 
 
 def _storage_with_retry(url: str) -> optuna.storages.RDBStorage:
@@ -163,6 +165,7 @@ class Search:
             n_objectives=len(self.objectives),
             constraints_func=self.constraints,
             space=self.space,
+            parallel=self.may_run_in_parallel(),
         )
         pruner = (
             optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
@@ -180,6 +183,16 @@ class Search:
         )
         self._check_or_record_settings(study, sampler_name)
         return study
+
+    def may_run_in_parallel(self) -> bool:
+        """Whether other processes may run trials of this study now: a worker of --workers, or any
+        process on a server database (other machines may share it). Separate processes started by
+        hand on one SQLite file are not detected; dedup still keeps them from training an arch twice.
+        """
+        return (
+            bool(self.settings.worker_index)
+            or store.backend_name(self.settings.storage) != "sqlite"
+        )
 
     def _check_or_record_settings(self, study: optuna.Study, sampler_name: str) -> None:
         recorded = study.user_attrs.get("settings")

@@ -289,10 +289,23 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def backend_name(url: str) -> str:
+    """'sqlite', 'postgresql', ... for a storage URL."""
+    return _parse(url).get_backend_name()
+
+
+def tune_engine(engine: Engine) -> None:
+    """Give an engine made elsewhere (Optuna's RDBStorage) our SQLite settings on every connection:
+    WAL, a busy timeout and synchronous=NORMAL. Optuna commits once per parameter and attribute, and
+    with the default synchronous=FULL each commit waits for an fsync (3 ms against 1.5 ms here)."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+        engine.dispose()  # connections opened before the listener reconnect with it
+
+
 def engine_kwargs(url: str) -> dict[str, Any]:
     """Keyword arguments for sqlalchemy.create_engine (and Optuna's RDBStorage engine_kwargs)."""
-    backend = _parse(url).get_backend_name()
-    if backend == "sqlite":
+    if backend_name(url) == "sqlite":
         return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     return {"pool_pre_ping": True}
 
@@ -304,8 +317,7 @@ def get_engine(url: str) -> Engine:
         engine = _engines.get(key)
         if engine is None:
             engine = sa.create_engine(_parse(url), **engine_kwargs(url))
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _on_sqlite_connect)
+            tune_engine(engine)
             _engines[key] = engine
     return engine
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import optuna
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
+from fvcore_reference import fvcore_macs
 from torch import nn
 
 from nasbench.measure import count_macs, count_params, measure_latency, measure_model
+from nasbench.spaces import ArchError, load_space
 
 
 def _out(size: int, kernel: int, stride: int) -> int:
@@ -203,3 +207,33 @@ def test_cuda_latency_records_peak_memory_and_cuda_version() -> None:
     bf16 = measure_latency(model, (8, 1, 32, 32), device="cuda", dtype="bfloat16", budget_s=0.1)
     assert bf16["latency_ms"] > 0
     assert next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16", "swin_t"]
+)
+def test_macs_equal_fvcores_count_on_torchvision_models(name: str) -> None:
+    model = torchvision.models.get_model(name, weights=None)
+    shape = (1, 3, 224, 224)
+    counted = count_macs(model, shape)
+    assert counted.macs == fvcore_macs(model, shape)
+    assert counted.uncounted_ops == {}
+
+
+@pytest.mark.parametrize("space_name", ["mobilenet", "resnet", "vit", "swin", "nb201"])
+def test_macs_equal_fvcores_count_on_random_archs_of_every_space(space_name: str) -> None:
+    space = load_space(space_name)
+    channels, size = (1, 8) if space_name in ("mobilenet", "resnet") else (3, 32)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    checked = 0
+    while checked < 4:
+        arch = space.suggest(study.ask())
+        try:
+            space.validate(arch)
+        except ArchError:
+            continue
+        model = space.build(arch, 10, channels, size)
+        counted = count_macs(model, (1, channels, size, size))
+        assert counted.macs == fvcore_macs(model, (1, channels, size, size)), arch
+        assert counted.uncounted_ops == {}
+        checked += 1
