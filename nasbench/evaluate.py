@@ -58,7 +58,9 @@ def measure_cost(
     return row
 
 
-LATENCY_BUDGET_S = 0.05  # per trial: 5-10 timed blocks of a proxy (3-6 ms a call), for median and IQR
+LATENCY_BUDGET_S = (
+    0.05  # per trial: 5-10 timed blocks of a proxy (3-6 ms a call), for median and IQR
+)
 COST_COLUMNS = (
     "params",
     "macs",

@@ -1,4 +1,4 @@
-"""Cost of a model: exact params, MACs (torch's FlopCounterMode), latency (timed blocks), memory."""
+"""Cost of a model: exact params, MACs (torch's FLOP formulas), latency (timed blocks), memory."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode, flop_registry
+from torch.utils.flop_counter import flop_registry, shape_wrapper
 
 from nasbench.errors import UsageError
 
@@ -64,13 +64,15 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# ---- MACs: torch's FlopCounterMode sees every aten op the forward pass runs ----------------------
+# ---- MACs: every aten op of one forward pass, priced by torch's FLOP formulas ---------------------
 #
-# FlopCounterMode counts convolutions, mm/addmm/bmm/baddbmm (what linear, matmul and einsum run as)
-# and the GPU attention kernels, in FLOPs (2 per multiply-add). Added here: the CPU attention kernel
-# and torch's fused nn.MultiheadAttention. It replaces fvcore's jit trace, which gave the same totals
-# on every model we compared (tests/test_measure.py) at 4-10x the cost, through torch.jit, which
-# torch has deprecated.
+# torch.utils.flop_counter prices convolutions, mm/addmm/bmm/baddbmm (what linear, matmul and einsum
+# run as) and the GPU attention kernels in FLOPs (2 per multiply-add). Added here: the CPU attention
+# kernel and torch's fused nn.MultiheadAttention. This replaces fvcore's jit trace, which gave the
+# same totals on every model we compared (tests/test_measure.py) at 4-10x the cost, through torch.jit,
+# which torch has deprecated. The dispatch mode is ours rather than FlopCounterMode because the
+# latter tracks modules with global hooks and cannot list the ops it did not count; one mode that
+# does both is 4x faster than FlopCounterMode plus a recorder (17 against 64 ms on a proxy).
 
 
 def _cpu_sdpa_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:  # noqa: ANN001
@@ -89,26 +91,40 @@ def _native_mha_flops(query, key, value, *args, out_shape=None, **kwargs) -> int
 
 
 _aten = torch.ops.aten
-EXTRA_FLOP_FORMULAS = {
-    _aten._scaled_dot_product_flash_attention_for_cpu: _cpu_sdpa_flops,
-    _aten._native_multi_head_attention: _native_mha_flops,
+FLOP_FORMULAS = {
+    **flop_registry,
+    _aten._scaled_dot_product_flash_attention_for_cpu: shape_wrapper(_cpu_sdpa_flops),
+    _aten._native_multi_head_attention: shape_wrapper(_native_mha_flops),
 }
-COUNTED_OPS = frozenset(
-    getattr(packet, "_qualified_op_name", None) for packet in (*flop_registry, *EXTRA_FLOP_FORMULAS)
-)
 
 
-class _OpRecorder(TorchDispatchMode):
-    """Counts the ops that reach it by name ('aten::cumsum'); views and metadata ops are free."""
+_NO_DECOMPOSITION: set[torch._ops.OpOverload] = set()
+
+
+class _MacCounter(TorchDispatchMode):
+    """Adds up the FLOPs of the ops torch has formulas for; counts the others by name."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: Counter[str] = Counter()
+        self.flops = 0
+        self.uncounted: Counter[str] = Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        if not func.is_view:
-            self.calls[func._overloadpacket._qualified_op_name] += 1
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        formula = FLOP_FORMULAS.get(func._overloadpacket)
+        if formula is None and func not in _NO_DECOMPOSITION:
+            # as FlopCounterMode does: an op without a formula may decompose into ops with one
+            with self:
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+            _NO_DECOMPOSITION.add(func)  # whether an op decomposes does not depend on its inputs
+        out = func(*args, **kwargs)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        elif not func.is_view:
+            self.uncounted[func._overloadpacket._qualified_op_name] += 1
+        return out
 
 
 def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> MacCount:
@@ -119,22 +135,18 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> MacCount:
     example = torch.randn(*input_shape, device=device, dtype=dtype)
     was_training = model.training
     model.eval()
-    counter = FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS)
-    recorder = _OpRecorder()
+    counter = _MacCounter()
     try:
-        # the recorder is entered first, so it sees the ops after the counter's decompositions
-        with torch.no_grad(), recorder, counter:
+        with torch.no_grad(), counter:
             model(example)
     finally:
         model.train(was_training)
     uncounted = {
         name: calls
-        for name, calls in recorder.calls.items()
-        if name not in COUNTED_OPS and name not in NOT_COUNTED_BY_CONVENTION
+        for name, calls in counter.uncounted.items()
+        if name not in NOT_COUNTED_BY_CONVENTION
     }
-    return MacCount(
-        macs=counter.get_total_flops() // 2, uncounted_ops=dict(sorted(uncounted.items()))
-    )
+    return MacCount(macs=counter.flops // 2, uncounted_ops=dict(sorted(uncounted.items())))
 
 
 # ---- latency, memory and provenance --------------------------------------------------------------

@@ -5,12 +5,15 @@ same mechanism that lets machines share a study over PostgreSQL). The supervisor
 that die; a trial whose process died is failed with the reason. A crash of the code under test
 (segfault, abort, CUDA device-side assert) is recorded as a failed result, not retried; a worker
 killed from outside (SIGKILL, SIGTERM) has its trial failed and queued again with the same params.
+SIGTERM to the supervisor is passed on to the workers, which stop as after Ctrl-C: their trials are
+failed, not counted, and redone by a rerun.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 import signal
 import sys
 import time
@@ -24,13 +27,28 @@ from nasbench import store
 from nasbench.config import SearchSettings
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+# exit statuses of a worker that stopped cleanly on a signal (nasbench.search.exit_status)
+STOPPED_BY_SIGNAL = {128 + signal.SIGINT: "SIGINT", 128 + signal.SIGTERM: "SIGTERM"}
 MAX_RESTARTS_PER_WORKER = 50
 
 
-def _worker_main(settings: SearchSettings) -> None:
+def _worker_main(settings: SearchSettings, threads: int) -> None:
+    import torch
+
     from nasbench.search import run_search
 
+    torch.set_num_threads(threads)
     sys.exit(run_search(settings, quiet=True))
+
+
+def threads_per_worker(workers: int) -> int:
+    """This process's cores shared out: N workers with torch's default of all cores each would
+    oversubscribe the CPU (every worker spins one thread per core)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return max(1, cores // workers)
 
 
 def death_reason(exitcode: int) -> str:
@@ -45,7 +63,7 @@ def death_reason(exitcode: int) -> str:
 
 def run_workers(settings: SearchSettings) -> int:
     """Run settings.workers (or one per --devices entry) worker processes until the budget is met."""
-    from nasbench.search import Search, counted_trials
+    from nasbench.search import Search, Terminated, counted_trials, exit_status, stop_on_sigterm
 
     devices = settings.devices or [settings.device] * settings.workers
     study = Search(settings).open_study()  # checks settings and records them once
@@ -60,16 +78,19 @@ def run_workers(settings: SearchSettings) -> int:
         child = dataclasses.replace(
             settings, workers=1, devices=None, device=device, worker_index=started
         )
-        process = context.Process(target=_worker_main, args=(child,), daemon=False)
+        process = context.Process(
+            target=_worker_main, args=(child, threads_per_worker(len(devices))), daemon=False
+        )
         process.start()
         workers[process.pid] = (process, device)
 
     done = counted_trials(study)
     bar = tqdm(total=settings.trials, initial=min(done, settings.trials), desc=study.study_name,
                unit="trial", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
-    for device in devices:
-        start(device)
     try:
+        stop_on_sigterm()
+        for device in devices:
+            start(device)
         while workers:
             time.sleep(1.0)
             for pid, (process, device) in list(workers.items()):
@@ -77,6 +98,13 @@ def run_workers(settings: SearchSettings) -> int:
                     continue
                 process.join()
                 del workers[pid]
+                if process.exitcode in STOPPED_BY_SIGNAL:  # SIGTERM or SIGINT to this worker only
+                    reason = f"worker stopped by {STOPPED_BY_SIGNAL[process.exitcode]}"
+                    bar.write(f"{reason} ({device}); restarting it", file=sys.stderr)
+                    fail_trials_of(study, pid, reason, settings, outcome="retry")
+                    if counted_trials(study) < settings.trials:
+                        start(device)
+                    continue
                 if process.exitcode and process.exitcode > 0:  # an error, not a crash: stop
                     bar.write(
                         f"{death_reason(process.exitcode)} ({device}); stopping the search",
@@ -102,30 +130,50 @@ def run_workers(settings: SearchSettings) -> int:
             if not workers and now < settings.trials and restarts <= MAX_RESTARTS_PER_WORKER:
                 for device in devices:  # a late crash left the budget unfilled
                     start(device)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        # Ctrl-C reached the workers too (one process group); SIGTERM reached only this process
+        for process, _ in workers.values():
+            if isinstance(stop, Terminated) and process.is_alive():
+                process.terminate()
         for process, _ in workers.values():
             process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+        for pid in workers:
+            fail_trials_of(study, pid, "stopped with the search", settings, outcome="interrupted")
         bar.close()
         print(
-            f"nasbench: interrupted; study {settings.study_name!r} holds {counted_trials(study)} of "
-            f"{settings.trials} trials; rerun the same command to complete it",
+            f"nasbench: {'terminated' if isinstance(stop, Terminated) else 'interrupted'}; study "
+            f"{settings.study_name!r} holds {counted_trials(study)} of {settings.trials} trials; "
+            f"rerun the same command to complete it",
             file=sys.stderr,
         )
-        return 130
+        return exit_status(stop)
     bar.close()
     return 0
 
 
-def fail_trials_of(study: optuna.Study, pid: int, reason: str, settings: SearchSettings) -> None:
-    """Fail the RUNNING trials of a dead worker: recorded with the reason, or queued again."""
+def fail_trials_of(
+    study: optuna.Study, pid: int, reason: str, settings: SearchSettings, *, outcome: str = ""
+) -> None:
+    """Fail the RUNNING trials of a dead worker. `outcome`: "retry" queues the params again,
+    "interrupted" leaves the trial to a rerun (no result row), "" (the default) decides by the
+    reason: killed from outside is retried, a crash is recorded as a failed result."""
     storage = study._storage  # Optuna has no public API to finish another process's trial
     suffix = f":{pid}"
-    exitcode_signal = reason.split()[-1] if "killed by" in reason else ""
-    external = any(exitcode_signal == s.name for s in EXTERNAL_SIGNALS)
+    if not outcome:
+        exitcode_signal = reason.split()[-1] if "killed by" in reason else ""
+        external = any(exitcode_signal == s.name for s in EXTERNAL_SIGNALS)
+        outcome = "retry" if external else "crash"
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not str(trial.user_attrs.get("worker", "")).endswith(suffix):
             continue
-        if external:
+        if outcome == "interrupted":
+            storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+            storage.set_trial_user_attr(trial._trial_id, "error", reason)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            continue
+        if outcome == "retry":
             storage.set_trial_user_attr(trial._trial_id, "error", f"{reason}; retried")
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
@@ -83,7 +84,8 @@ def test_rerun_of_a_finished_study_runs_nothing_more(tmp_path):
     assert len(store.load_results(url)) == 2
 
 
-def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path, stop):
     url = sqlite_url(tmp_path)
     args = ["search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
             "--sampler", "random", "--no-pruning", "--epochs", "40", "--seed", "3"]  # fmt: skip
@@ -96,13 +98,13 @@ def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path):
         if db.exists() and _running_trials(db) > 0 and _result_rows(db) >= 1:
             break
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + stop, err
     assert "rerun the same command" in err
     assert _running_trials(db) == 0
     study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
-    # SIGINT normally lands mid-trial; that trial is marked and not counted (none if it fell between)
+    # the signal normally lands mid-trial; that trial is marked and not counted (none if it fell between)
     assert sum(bool(t.user_attrs.get("interrupted")) for t in study.trials) <= 1
     before = len(counted(study))
     assert before < 6
@@ -322,3 +324,17 @@ def test_transformer_spaces_search_end_to_end_offline(tmp_path, space):
     assert rows["status"].isin(["complete", "reused", "pruned"]).all(), rows[["status", "error"]]
     study = optuna.load_study(study_name=f"{space}_digits", storage=url)
     assert study.user_attrs["recipe"]["optimizer"] == "adamw"  # the space's own training defaults
+
+
+def test_front_size_counts_the_distinct_points_of_optunas_pareto_front():
+    from nasbench.search import front_size
+
+    rng = np.random.default_rng(0)
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"])
+    for _ in range(60):
+        values = [float(v) for v in rng.integers(0, 6, size=3)]  # ties and repeats on purpose
+        study.add_trial(optuna.trial.create_trial(values=values))
+    expected = len({tuple(t.values) for t in study.best_trials})
+    assert front_size([t.values for t in study.trials], ["maximize", "minimize", "minimize"]) == (
+        expected
+    )

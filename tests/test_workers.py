@@ -104,6 +104,26 @@ def test_sigkill_of_a_worker_fails_and_retries_its_trial(tmp_path):
     assert retries[0].state == TrialState.COMPLETE
 
 
+def test_sigterm_to_the_supervisor_stops_its_workers_and_a_rerun_completes(tmp_path):
+    url = f"sqlite:///{tmp_path / 'nasbench.db'}"
+    args = search_args(url, 6, "--workers", "2", "--epochs", "40", "--seed", "5")
+    proc = subprocess.Popen(args, env=ENV, stderr=subprocess.PIPE, text=True)
+    worker = running_worker_pid(url, time.monotonic() + 120)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated" in err and "rerun the same command" in err
+    with pytest.raises(ProcessLookupError):  # the worker stopped with its supervisor
+        os.kill(worker, 0)
+    study = load(url)
+    assert not study.get_trials(states=(TrialState.RUNNING,))
+    assert len(store.load_results(url, [STUDY])) < 6
+
+    done = subprocess.run(args, env=ENV, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr
+    assert_exactly(url, 6)
+
+
 def test_a_dead_process_is_detected_by_heartbeat_and_its_trial_retried(postgres_db_url):
     """Two independent processes (as on two machines); one is SIGKILLed mid-trial."""
     url = postgres_db_url
