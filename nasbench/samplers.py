@@ -12,10 +12,10 @@ One table (`SAMPLER_NAMES`, `make_sampler`) maps a name to an Optuna sampler:
     local   LocalSearchSampler below: the default for small categorical spaces such as nb201
 
 Constraints steer tpe, nsga2, gp and local (a trial is feasible when every value is <= 0); random,
-qmc and grid never steer, so they ignore them. Optuna 5 deprecates a sampler's `constraints_func`
-(removal planned for v7) in favour of `Trial.set_constraint(name, value)` in the objective, which
-every sampler reads from the stored trial: prefer that and pass constraints_func=None. A
-constraints_func given here still works (its deprecation warning is silenced).
+qmc and grid never steer, so they ignore them. The search sets them in the objective with
+`Trial.set_constraint(name, value)`, which every sampler reads from the stored trial; Optuna 5
+deprecates a sampler's `constraints_func` (removal planned for v7). A constraints_func given here
+still works (its deprecation warning is silenced).
 """
 
 from __future__ import annotations

@@ -149,8 +149,8 @@ class Search:
             "latency_ms": settings.max_latency_ms,
         }
         self.active_limits = {k: v for k, v in self.limits.items() if v is not None}
-        # Optuna's constraint values: one per hard limit, then one for running out of memory
-        self.n_constraints = len(self.active_limits) + 1
+        # Optuna's constraints: one per hard limit, then one for running out of memory
+        self.constraint_names = [*self.active_limits, "memory"]
         self._finished_curves: list[FinishedCurve] = []
 
     # ---- study ------------------------------------------------------------------------------
@@ -165,7 +165,6 @@ class Search:
             sampler_name,
             seed=sampler_seed,
             n_objectives=len(self.objectives),
-            constraints_func=self.constraints,
             space=self.space,
             parallel=self.may_run_in_parallel(),
         )
@@ -242,10 +241,6 @@ class Search:
             "code_version": store.code_version(),
         }
 
-    def constraints(self, trial: FrozenTrial) -> list[float]:
-        """Optuna's constraint values: <= 0 is feasible."""
-        return trial.user_attrs.get("constraints", [0.0] * self.n_constraints)
-
     # ---- one trial --------------------------------------------------------------------------
 
     def objective(self, trial: optuna.Trial) -> tuple[float, ...] | float:
@@ -297,6 +292,10 @@ class Search:
         if error:
             trial.set_user_attr("error", error)
         trial.set_user_attr("status", status)
+        if status != "failed":  # what the samplers learn feasibility from (<= 0 is feasible)
+            values = trial.user_attrs.get("constraints", [0.0] * len(self.constraint_names))
+            for name, value in zip(self.constraint_names, values, strict=True):
+                trial.set_constraint(name, value)
         store.write_result(self.settings.storage, _row_columns(row))
 
     def _evaluate(self, trial: optuna.Trial, seed: int, row: dict[str, Any]):
@@ -342,7 +341,9 @@ class Search:
                     model, self.data, self.recipe, device=self.device, seed=seed, on_epoch=on_epoch
                 )
             except (torch.OutOfMemoryError, MemoryError) as err:
-                constraints = [*trial.user_attrs.get("constraints", [0.0] * self.n_constraints)]
+                constraints = [
+                    *trial.user_attrs.get("constraints", [0.0] * len(self.constraint_names))
+                ]
                 constraints[-1] = 1.0  # tells the sampler this region does not fit in memory
                 trial.set_user_attr("constraints", constraints)
                 row.update(error=f"out of memory: {str(err).splitlines()[0]}", val_acc=0.0)

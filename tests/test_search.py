@@ -180,8 +180,11 @@ def test_hard_limits_store_infeasible_rows_without_training(tmp_path):
     assert infeasible["error"].fillna("").str.match(r"params [\d,]+ > limit 200").all()
     study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
     by_number = {t.number: t for t in study.trials}
-    for number in infeasible["trial_number"]:
-        assert by_number[number].user_attrs["constraints"][0] > 0  # fed to Optuna's constraints
+    for number in infeasible["trial_number"]:  # what the samplers read (Trial.set_constraint)
+        assert by_number[number].constraints["params"] > 0
+        assert by_number[number].constraints["memory"] == 0
+    feasible = rows[rows["status"] == "complete"]["trial_number"]
+    assert all(by_number[n].constraints["params"] <= 0 for n in feasible)
 
 
 def test_nan_loss_gives_a_failed_row_with_its_reason_and_the_search_goes_on(tmp_path):

@@ -163,5 +163,6 @@ def test_a_crashing_or_oom_trial_is_recorded_and_the_others_complete(tmp_path, s
     assert set(good["status"]) <= {"complete", "reused"}
     if reason == "out of memory":  # reported to the sampler through the memory constraint
         study = load(url, study_name)
-        oom = [t for t in study.trials if "out of memory" in t.user_attrs.get("error", "")]
-        assert all(t.user_attrs["constraints"][-1] > 0 for t in oom)
+        by_number = {t.number: t for t in study.trials}
+        assert all(by_number[n].constraints["memory"] > 0 for n in bad["trial_number"])
+        assert all(by_number[n].constraints["memory"] == 0 for n in good["trial_number"])
