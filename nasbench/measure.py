@@ -69,8 +69,8 @@ def count_params(model: nn.Module) -> int:
 # torch.utils.flop_counter prices convolutions, mm/addmm/bmm/baddbmm (what linear, matmul and einsum
 # run as) and the GPU attention kernels in FLOPs (2 per multiply-add). Added here: the CPU attention
 # kernel and torch's fused nn.MultiheadAttention. This replaces fvcore's jit trace, which gave the
-# same totals on every model we compared (tests/test_measure.py) at 4-10x the cost, through torch.jit,
-# which torch has deprecated. The dispatch mode is ours rather than FlopCounterMode because the
+# same totals on every model we compared (tests/test_measure.py) at 4-12x the cost on search proxies
+# (1.7x on ImageNet-size models), through torch.jit, which torch has deprecated. The dispatch mode is ours rather than FlopCounterMode because the
 # latter tracks modules with global hooks and cannot list the ops it did not count; one mode that
 # does both is 4x faster than FlopCounterMode plus a recorder (17 against 64 ms on a proxy).
 

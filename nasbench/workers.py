@@ -4,8 +4,9 @@ Each worker is an ordinary single-process search on the shared storage (Optuna's
 same mechanism that lets machines share a study over PostgreSQL). The supervisor restarts workers
 that die; a trial whose process died is failed with the reason. A crash of the code under test
 (segfault, abort, CUDA device-side assert) is recorded as a failed result, not retried; a worker
-killed from outside (SIGKILL, SIGTERM) has its trial failed and queued again with the same params.
-SIGTERM to the supervisor is passed on to the workers, which stop as after Ctrl-C: their trials are
+killed from outside (SIGKILL) has its trial failed and queued again with the same params; one
+stopped by SIGTERM or SIGINT fails its own trial (not counted) and is restarted. SIGTERM to the
+supervisor is passed on to the workers, which stop as after Ctrl-C: their trials are
 failed, not counted, and redone by a rerun.
 """
 
