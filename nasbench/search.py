@@ -497,13 +497,13 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
             wait_for_running_trials(study)
     except KeyboardInterrupt as stop:
         progress.close()
-        finished = counted_trials(study)
-        print(
-            f"nasbench: {'terminated' if isinstance(stop, Terminated) else 'interrupted'}; study "
-            f"{settings.study_name!r} holds {finished} of {settings.trials} trials; rerun the same "
-            f"command to complete it",
-            file=sys.stderr,
-        )
+        if not quiet:  # a worker's supervisor says it once for all of them
+            print(
+                f"nasbench: {'terminated' if isinstance(stop, Terminated) else 'interrupted'}; "
+                f"study {settings.study_name!r} holds {counted_trials(study)} of "
+                f"{settings.trials} trials; rerun the same command to complete it",
+                file=sys.stderr,
+            )
         return exit_status(stop)
     progress.close()
     if not quiet:
