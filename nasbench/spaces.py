@@ -118,6 +118,27 @@ def read_arch_file(path: str | Path) -> dict[str, Any]:
 # ---- validation helpers used by the spaces -------------------------------------------------
 
 
+def suggest_categorical_fields(
+    trial: Any,
+    fields: Sequence[str],
+    choices: dict[str, Sequence[Any]],
+    per_stage: Iterable[str] = (),
+    num_stages: int = 0,
+) -> dict[str, Any]:
+    """Sample every field unconditionally from its choices; a per-stage field becomes a list, one
+    parameter `field_i` per stage (so samplers and importance see each stage on its own)."""
+    per_stage = set(per_stage)
+    arch: dict[str, Any] = {}
+    for field in fields:
+        if field in per_stage:
+            arch[field] = [
+                trial.suggest_categorical(f"{field}_{i}", choices[field]) for i in range(num_stages)
+            ]
+        else:
+            arch[field] = trial.suggest_categorical(field, choices[field])
+    return arch
+
+
 def check_keys(arch: dict[str, Any], expected: Iterable[str]) -> None:
     """Reject missing and unknown fields."""
     if not isinstance(arch, dict):

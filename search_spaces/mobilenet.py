@@ -37,7 +37,13 @@ from nasbench.layers import (
     make_divisible,
     stride2_slots,
 )
-from nasbench.spaces import ArchError, check_keys, check_range, check_stage_list
+from nasbench.spaces import (
+    ArchError,
+    check_keys,
+    check_range,
+    check_stage_list,
+    suggest_categorical_fields,
+)
 
 NAME = "mobilenet"
 NUM_STAGES = 7
@@ -93,15 +99,7 @@ REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
 
 def suggest(trial: Any) -> dict[str, Any]:
     """Sample every field unconditionally (per-stage fields as `field_i`) from an Optuna trial."""
-    arch: dict[str, Any] = {}
-    for field in FIELDS:
-        if field in PER_STAGE:
-            arch[field] = [
-                trial.suggest_categorical(f"{field}_{i}", SUGGEST[field]) for i in range(NUM_STAGES)
-            ]
-        else:
-            arch[field] = trial.suggest_categorical(field, SUGGEST[field])
-    return arch
+    return suggest_categorical_fields(trial, FIELDS, SUGGEST, PER_STAGE, NUM_STAGES)
 
 
 def validate(arch: dict[str, Any]) -> None:

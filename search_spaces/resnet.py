@@ -39,7 +39,14 @@ from nasbench.layers import (
     init_cnn_weights,
     stride2_slots,
 )
-from nasbench.spaces import ArchError, check_choice, check_keys, check_range, check_stage_list
+from nasbench.spaces import (
+    ArchError,
+    check_choice,
+    check_keys,
+    check_range,
+    check_stage_list,
+    suggest_categorical_fields,
+)
 
 NAME = "resnet"
 NUM_STAGES = 4
@@ -103,15 +110,7 @@ REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
 
 def suggest(trial: Any) -> dict[str, Any]:
     """Sample every field unconditionally (per-stage fields as `field_i`) from an Optuna trial."""
-    arch: dict[str, Any] = {}
-    for field in FIELDS:
-        if field in PER_STAGE:
-            arch[field] = [
-                trial.suggest_categorical(f"{field}_{i}", SUGGEST[field]) for i in range(NUM_STAGES)
-            ]
-        else:
-            arch[field] = trial.suggest_categorical(field, SUGGEST[field])
-    return arch
+    return suggest_categorical_fields(trial, FIELDS, SUGGEST, PER_STAGE, NUM_STAGES)
 
 
 def validate(arch: dict[str, Any]) -> None:
