@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--space", default="mobilenet")
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="the search's --seed")
     parser.add_argument("--keep", default=None, help="keep the database at this path")
     args = parser.parse_args()
 
@@ -57,7 +58,8 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'bench.db'}"
     command = [sys.executable, "-m", "nasbench.cli", "search", "--space", args.space,
-               "--trials", str(args.trials), "--storage", url, "--workers", str(args.workers)]  # fmt: skip
+               "--trials", str(args.trials), "--storage", url, "--workers", str(args.workers),
+               "--seed", str(args.seed)]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
