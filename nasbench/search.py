@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import signal
 import socket
 import sys
-import threading
 import time
 import warnings
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from nasbench.evaluate import (
     resolve_device,
     train_proxy,
 )
+from nasbench.signals import StopRequest, Terminated, exit_status
 from nasbench.spaces import ArchError, arch_hash, load_space
 from nasbench.train import TrainingDiverged
 
@@ -152,6 +151,7 @@ class Search:
         # Optuna's constraints: one per hard limit, then one for running out of memory
         self.constraint_names = [*self.active_limits, "memory"]
         self._finished_curves: list[FinishedCurve] = []
+        self.stops = StopRequest()
 
     # ---- study ------------------------------------------------------------------------------
 
@@ -266,7 +266,8 @@ class Search:
             "started_at": started,
         }
         try:
-            values, status = self._evaluate(trial, seed, row)
+            with self.stops.interruptible():
+                values, status = self._evaluate(trial, seed, row)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             raise
@@ -480,21 +481,22 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
         progress.update(trial)
         if counted_trials(study) >= settings.trials:
             study.stop()
+        search.stops.raise_if_requested()  # the trial is stored: a safe point to stop at
 
     search.refresh_finished_curves(study)
     try:
-        stop_on_sigterm()
-        while (remaining := settings.trials - counted_trials(study)) > 0:
-            study.optimize(
-                search.objective,
-                n_trials=remaining,
-                callbacks=[after_trial],
-                catch=(TrialFailed, OverBudget),
-                gc_after_trial=False,
-            )
-            # Trials of other workers may hold the rest of the budget: wait until they finish,
-            # or until their worker is declared dead and they are failed and queued again.
-            wait_for_running_trials(study)
+        with search.stops.installed():
+            while (remaining := settings.trials - counted_trials(study)) > 0:
+                study.optimize(
+                    search.objective,
+                    n_trials=remaining,
+                    callbacks=[after_trial],
+                    catch=(TrialFailed, OverBudget),
+                    gc_after_trial=False,
+                )
+                # Trials of other workers may hold the rest of the budget: wait until they finish,
+                # or until their worker is declared dead and they are failed and queued again.
+                wait_for_running_trials(study, search.stops)
     except KeyboardInterrupt as stop:
         progress.close()
         if not quiet:  # a worker's supervisor says it once for all of them
@@ -511,28 +513,9 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     return 0
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a scheduler, `kill PID`): stop as cleanly as after Ctrl-C."""
-
-
-def _raise_terminated(signum: int, _frame: object) -> None:
-    raise Terminated(f"received {signal.Signals(signum).name}")
-
-
-def stop_on_sigterm() -> None:
-    """Make SIGTERM raise Terminated in the main thread, so the trial in progress is failed and
-    marked, not left RUNNING until a heartbeat notices."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
-
-
-def exit_status(stop: KeyboardInterrupt) -> int:
-    """The shell's convention: 128 + the signal's number."""
-    return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
-
-
-def wait_for_running_trials(study: optuna.Study) -> None:
+def wait_for_running_trials(study: optuna.Study, stops: StopRequest) -> None:
     while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        stops.raise_if_requested()
         optuna.storages.fail_stale_trials(study)
         time.sleep(min(HEARTBEAT_INTERVAL_S, 2))
 

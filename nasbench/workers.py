@@ -26,9 +26,10 @@ from tqdm import tqdm
 
 from nasbench import store
 from nasbench.config import SearchSettings
+from nasbench.signals import Terminated, exit_status, stop_on_sigterm
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-# exit statuses of a worker that stopped cleanly on a signal (nasbench.search.exit_status)
+# exit statuses of a worker that stopped cleanly on a signal (nasbench.signals.exit_status)
 STOPPED_BY_SIGNAL = {128 + signal.SIGINT: "SIGINT", 128 + signal.SIGTERM: "SIGTERM"}
 MAX_RESTARTS_PER_WORKER = 50
 
@@ -64,7 +65,7 @@ def death_reason(exitcode: int) -> str:
 
 def run_workers(settings: SearchSettings) -> int:
     """Run settings.workers (or one per --devices entry) worker processes until the budget is met."""
-    from nasbench.search import Search, Terminated, counted_trials, exit_status, stop_on_sigterm
+    from nasbench.search import Search, counted_trials
 
     devices = settings.devices or [settings.device] * settings.workers
     study = Search(settings).open_study()  # checks settings and records them once
