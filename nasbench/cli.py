@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="train every trial to the end",
     )
+    p.add_argument(
+        "--confirm-runs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="train an arch that would join the Pareto front N times in all, with different "
+        "seeds, and take the mean accuracy (default 3; 1: off)",
+    )
 
     p = sub.add_parser("train", help="train one architecture with the proxy recipe")
     p.add_argument("--space", required=True)

@@ -39,6 +39,9 @@ class SearchSettings:
     devices: list[str] | None = None
     benchmark: str | None = None  # tabular benchmark file: answers accuracy instead of training
     pruning: bool = True
+    # trainings (seeds) of an arch whose first result would join the Pareto front; its accuracy is
+    # their mean, so that a lucky seed does not define the front (1: off)
+    confirm_runs: int = 3
     worker_index: int = 0  # set by the supervisor: each worker's sampler gets its own seed
 
     def __post_init__(self) -> None:
@@ -97,7 +100,7 @@ def make_settings(config_file: str | None, flags: dict[str, Any]) -> SearchSetti
 
 
 def _check(s: SearchSettings) -> None:
-    for name in ("trials", "workers"):
+    for name in ("trials", "workers", "confirm_runs"):
         value = getattr(s, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UsageError(f"{name} must be a positive integer, got {value!r}")

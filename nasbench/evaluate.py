@@ -37,9 +37,16 @@ def make_recipe(
     return default_train_config(dataset, overrides)
 
 
-def build_for(space: Any, arch: dict[str, Any], data: DataSplits) -> torch.nn.Module:
-    """Build an arch of `space` for the dataset's classes, channels and image size."""
-    return space.build(arch, data.num_classes, data.in_channels, data.image_size)
+def build_for(
+    space: Any, arch: dict[str, Any], data: DataSplits, *, seed: int | None = None
+) -> torch.nn.Module:
+    """Build an arch of `space` for the dataset's classes, channels and image size. With `seed`,
+    its initial weights come from that seed alone, and the caller's RNG state is kept."""
+    if seed is None:
+        return space.build(arch, data.num_classes, data.in_channels, data.image_size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return space.build(arch, data.num_classes, data.in_channels, data.image_size)
 
 
 def input_shape(data: DataSplits, batch_size: int = 1) -> tuple[int, int, int, int]:

@@ -94,7 +94,9 @@ results = sa.Table(
     sa.Column("status", sa.String, nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("reused_from", sa.Integer),
-    sa.Column("val_acc", sa.Float),
+    sa.Column("val_acc", sa.Float),  # percent; the mean over train_runs trainings
+    sa.Column("val_acc_std", sa.Float),  # sample standard deviation over them (null for one)
+    sa.Column("train_runs", sa.Integer),  # trainings behind val_acc, each with its own seed
     sa.Column("test_acc", sa.Float),
     sa.Column("train_loss", sa.Float),
     sa.Column("macs", sa.BigInteger),
@@ -105,7 +107,7 @@ results = sa.Table(
     sa.Column("latency_repeats", sa.Integer),
     sa.Column("latency_batch_size", sa.Integer),
     sa.Column("peak_memory_mb", sa.Float),
-    sa.Column("train_s", sa.Float),
+    sa.Column("train_s", sa.Float),  # all of the trial's trainings together
     sa.Column("eval_s", sa.Float),  # validation (and batch-norm recalibration) time
     sa.Column("images_per_s", sa.Float),
     sa.Column("epochs", sa.Integer),

@@ -35,7 +35,7 @@ def run_train(
         seed=0,
     )
     recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}), epochs, batch_size)
-    model = build_for(space, arch, data)
+    model = build_for(space, arch, data, seed=seed)
     record: dict[str, Any] = {"name": label, "arch_hash": arch_hash(arch), "dataset": data.name}
     record.update(measure_cost(model, data, device=device, latency=True))
     has_test = data.test_x is not None
