@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="the search's --seed")
     parser.add_argument("--keep", default=None, help="keep the database at this path")
+    parser.add_argument(
+        "--confirm-runs",
+        type=int,
+        default=None,
+        help="the search's --confirm-runs (default: its own)",
+    )
     args = parser.parse_args()
 
     folder = Path(args.keep or tempfile.mkdtemp())
@@ -60,6 +66,8 @@ def main() -> None:
     command = [sys.executable, "-m", "nasbench.cli", "search", "--space", args.space,
                "--trials", str(args.trials), "--storage", url, "--workers", str(args.workers),
                "--seed", str(args.seed)]  # fmt: skip
+    if args.confirm_runs is not None:
+        command += ["--confirm-runs", str(args.confirm_runs)]
     started = time.perf_counter()
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
@@ -76,6 +84,7 @@ def main() -> None:
     inside = (trained["finished_at"] - trained["started_at"]).dt.total_seconds() - work
     after = cycle["cycle_s"] - before - inside - work
     front = [t for t in study.best_trials if t.user_attrs.get("status") != "infeasible"]
+    front = sorted(front, key=lambda t: t.values[1])
     front_macs = [t.values[1] for t in front]
 
     print(f"space {args.space}, {args.trials} trials, {args.workers} worker(s), digits defaults")
@@ -93,9 +102,16 @@ def main() -> None:
     print(f"  tell, callbacks, progress bar:    {after.median():8.3f} s")
     if args.workers == 1:  # with several workers cycles overlap, and their sum exceeds the wall
         print(f"overhead outside trials (startup):  {wall - cycles['cycle_s'].sum():8.1f} s")
+    print(f"trials trained more than once:      {int((rows['train_runs'] > 1).sum()):8d} "
+          f"(confirmations of front entrants)")  # fmt: skip
     print(f"best val_acc:                       {rows['val_acc'].max():8.2f} %")
     print(f"Pareto front: {len(front)} archs, MACs {min(front_macs) / 1e6:.2f} M .. "
           f"{max(front_macs) / 1e6:.2f} M (span {max(front_macs) / min(front_macs):.1f}x)")  # fmt: skip
+    for t in front:
+        row = rows.loc[t.number]
+        spread = "" if pd.isna(row["val_acc_std"]) else f" +- {row['val_acc_std']:.2f}"
+        print(f"  trial {t.number:4d}: {t.values[1] / 1e6:6.2f} M MACs  val_acc {t.values[0]:6.2f}%"
+              f"{spread} over {row['train_runs']} training(s)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ from plotly.offline import get_plotlyjs
 
 from nasbench import __version__, store
 from nasbench.errors import UsageError
-from nasbench.tables import EVALUATED, arch_summaries, evaluated_rows, flatten_arch, pareto_mask
+from nasbench.spaces import flatten_arch
+from nasbench.tables import EVALUATED, arch_summaries, evaluated_rows, pareto_mask
 
 COSTS = (  # column, axis label, scale to the plotted unit
     ("macs", "MACs (M)", 1e-6),
@@ -337,6 +338,7 @@ def _hover_texts(rows: pd.DataFrame, summaries: pd.Series) -> list[str]:
         return []
     columns = {
         "acc": _formatted(rows["val_acc"], 2, 1.0, " %"),
+        "std": _formatted(rows["val_acc_std"], 2, 1.0, ""),
         "test": _formatted(rows["test_acc"], 2, 1.0, " %"),
         "macs": _formatted(rows["macs"], 2, 1e-6, " M"),
         "params": _formatted(rows["params"], 3, 1e-6, " M"),
@@ -351,8 +353,12 @@ def _hover_texts(rows: pd.DataFrame, summaries: pd.Series) -> list[str]:
         lines = [f"<b>{esc(label)}</b> · {esc(str(study))}"]
         lines += [esc(line) for line in _wrap(summary)]
         test = columns["test"][i]
+        spread = columns["std"][i]
+        runs = rows["train_runs"].iloc[i]
+        several = spread != "–" and pd.notna(runs) and runs > 1
+        mean = f" ± {spread} (mean of {int(runs)} trainings)" if several else ""
         lines.append(
-            f"val acc {columns['acc'][i]}" + (f" · test acc {test}" if test != "–" else "")
+            f"val acc {columns['acc'][i]}{mean}" + (f" · test acc {test}" if test != "–" else "")
         )
         lines.append(
             f"MACs {columns['macs'][i]} · params {columns['params'][i]}"
@@ -884,6 +890,8 @@ TRIAL_COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None]
     ("MACs (M)", "macs", lambda r: (r["macs"].astype(float) / 1e6).round(2)),
     ("latency (ms)", "latency_ms", lambda r: r["latency_ms"].astype(float).round(3)),
     ("val acc (%)", "val_acc", lambda r: r["val_acc"].astype(float).round(2)),
+    ("val acc std", "val_acc_std", lambda r: r["val_acc_std"].astype(float).round(2)),
+    ("runs", "train_runs", None),
     ("test acc (%)", "test_acc", lambda r: r["test_acc"].astype(float).round(2)),
     ("train (s)", "train_s", lambda r: r["train_s"].astype(float).round(1)),
     ("reason", "error", None),
@@ -894,6 +902,8 @@ NUMERIC_COLUMNS = {
     "MACs (M)",
     "latency (ms)",
     "val acc (%)",
+    "val acc std",
+    "runs",
     "test acc (%)",
     "train (s)",
 }

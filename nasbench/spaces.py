@@ -8,7 +8,9 @@ A space is a module in the `search_spaces` package that defines:
     validate(arch) -> None                     # raises ArchError (a ValueError) naming the bad field
     build(arch, num_classes, in_channels, image_size) -> torch.nn.Module
 
-and optionally TRAIN_DEFAULTS: dict (recipe overrides, e.g. AdamW for transformers).
+and optionally TRAIN_DEFAULTS: dict (recipe overrides, e.g. AdamW for transformers) and
+SMALLEST_ARCH: dict (the cheapest arch suggest() samples; a new study with a cost objective
+evaluates it first, so that its Pareto front reaches the cheap end of the space).
 An architecture is a plain JSON dict; its id is a hash of its canonical JSON.
 """
 
@@ -137,6 +139,34 @@ def suggest_categorical_fields(
         else:
             arch[field] = trial.suggest_categorical(field, choices[field])
     return arch
+
+
+def smallest_choices(
+    fields: Sequence[str],
+    choices: dict[str, Sequence[Any]],
+    per_stage: Iterable[str] = (),
+    num_stages: int = 0,
+) -> dict[str, Any]:
+    """The arch of every field's first choice, for spaces whose choices are listed cheapest first."""
+    per_stage = set(per_stage)
+    return {
+        field: [choices[field][0]] * num_stages if field in per_stage else choices[field][0]
+        for field in fields
+    }
+
+
+def flatten_arch(arch: dict[str, Any] | None) -> dict[str, Any]:
+    """{"depths": [1, 2]} -> {"depths_0": 1, "depths_1": 2}, the names a space's suggest() uses."""
+    if not isinstance(arch, dict):
+        return {}
+    flat: dict[str, Any] = {}
+    for key, value in arch.items():
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                flat[f"{key}_{i}"] = item
+        else:
+            flat[key] = value
+    return flat
 
 
 def check_keys(arch: dict[str, Any], expected: Iterable[str]) -> None:

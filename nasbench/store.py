@@ -405,7 +405,8 @@ def find_result(
     protocol_hash: str,
     statuses: Sequence[str] = ("complete",),
 ) -> dict[str, Any] | None:
-    """The earliest row with this arch and protocol and one of `statuses`, from any study."""
+    """The row with this arch and protocol and one of `statuses`, from any study, that has the most
+    trainings behind its accuracy (train_runs); the earliest of those."""
     engine = _ensure_once(url)
     query = (
         sa.select(results)
@@ -414,7 +415,7 @@ def find_result(
             results.c.protocol_hash == protocol_hash,
             results.c.status.in_(list(statuses)),
         )
-        .order_by(results.c.id)
+        .order_by(sa.func.coalesce(results.c.train_runs, 0).desc(), results.c.id)
         .limit(1)
     )
     with engine.connect() as conn:

@@ -28,24 +28,17 @@ SORT_KEYS: dict[str, tuple[str, bool]] = {
     "val_acc": ("val acc (%)", False),
     "test_acc": ("test acc (%)", False),
 }
-_DECIMALS = {"params (M)": 3, "MACs (M)": 2, "latency (ms)": 3, "val acc (%)": 2, "test acc (%)": 2}
+_DECIMALS = {
+    "params (M)": 3,
+    "MACs (M)": 2,
+    "latency (ms)": 3,
+    "val acc (%)": 2,
+    "val acc std": 2,
+    "test acc (%)": 2,
+}
 
 
 # ---------------------------------------------------------------- architectures as short text
-
-
-def flatten_arch(arch: dict[str, Any] | None) -> dict[str, Any]:
-    """{"depths": [1, 2]} -> {"depths_0": 1, "depths_1": 2}, the names a space's suggest() uses."""
-    if not isinstance(arch, dict):
-        return {}
-    flat: dict[str, Any] = {}
-    for key, value in arch.items():
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                flat[f"{key}_{i}"] = item
-        else:
-            flat[key] = value
-    return flat
 
 
 def arch_summaries(archs: Iterable[Any]) -> list[str]:
@@ -143,7 +136,8 @@ def results_table(
     frame: pd.DataFrame, pareto: bool = False, sort: str | None = None
 ) -> pd.DataFrame:
     """The paper table of `frame` (results rows): study, name, arch, params, MACs, latency and
-    accuracy, one row per architecture; with pareto, each study's front of accuracy against MACs."""
+    accuracy (with its standard deviation and number of trainings when some accuracy is a mean of
+    several), one row per architecture; with pareto, each study's front of accuracy against MACs."""
     if sort is not None and _sort_column(sort) is None:
         raise UsageError(f"unknown sort column {sort!r}; valid: {', '.join(SORT_KEYS)}")
     rows = evaluated_rows(frame)
@@ -160,9 +154,13 @@ def results_table(
             "MACs (M)": rows["macs"].astype(float).to_numpy() / 1e6,
             "latency (ms)": rows["latency_ms"].astype(float).to_numpy(),
             "val acc (%)": rows["val_acc"].astype(float).to_numpy(),
+            "val acc std": rows["val_acc_std"].astype(float).to_numpy(),
+            "runs": rows["train_runs"].astype("Int64").to_numpy(),
             "test acc (%)": rows["test_acc"].astype(float).to_numpy(),
         }
     )
+    if not (rows["train_runs"] > 1).any():  # every accuracy is one training: nothing to add
+        table = table.drop(columns=["val acc std", "runs"])
     if table["test acc (%)"].isna().all():
         table = table.drop(columns="test acc (%)")
     for column, decimals in _DECIMALS.items():

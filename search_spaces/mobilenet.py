@@ -42,6 +42,7 @@ from nasbench.spaces import (
     check_keys,
     check_range,
     check_stage_list,
+    smallest_choices,
     suggest_categorical_fields,
 )
 
@@ -82,6 +83,8 @@ SUGGEST = {
     "dropout": [0.0, 0.1, 0.2],
 }
 PER_STAGE = ("depths", "expand_ratios", "kernel_sizes", "se", "activations")
+# every choice above is listed cheapest first (tests/test_spaces_contract.py checks it)
+SMALLEST_ARCH = smallest_choices(FIELDS, SUGGEST, PER_STAGE, NUM_STAGES)
 
 REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
     "mobilenet_v2": {

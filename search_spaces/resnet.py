@@ -45,6 +45,7 @@ from nasbench.spaces import (
     check_keys,
     check_range,
     check_stage_list,
+    smallest_choices,
     suggest_categorical_fields,
 )
 
@@ -81,6 +82,8 @@ SUGGEST = {
     "dropout": [0.0, 0.1, 0.2],
 }
 PER_STAGE = ("depths", "kernel_sizes")
+# every choice above is listed cheapest first (tests/test_spaces_contract.py checks it)
+SMALLEST_ARCH = smallest_choices(FIELDS, SUGGEST, PER_STAGE, NUM_STAGES)
 
 
 def _torchvision_resnet(block: str, depths: list[int], groups: int = 1, width_per_group: int = 64):

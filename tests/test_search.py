@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+import torch
 
 from nasbench import store
 from nasbench.cli import main
@@ -341,3 +343,118 @@ def test_front_size_counts_the_distinct_points_of_optunas_pareto_front():
     assert front_size([t.values for t in study.trials], ["maximize", "minimize", "minimize"]) == (
         expected
     )
+
+
+def test_joins_front_only_when_no_result_is_at_least_as_good_on_every_objective():
+    from nasbench.search import joins_front
+
+    directions = ["maximize", "minimize"]
+    others = [(90.0, 2e6), (95.0, 5e6)]
+    assert joins_front((91.0, 1e6), [], directions)  # the first result always joins
+    assert joins_front((89.0, 1e6), others, directions)  # cheaper than every other
+    assert joins_front((96.0, 9e6), others, directions)  # more accurate than every other
+    assert joins_front((93.0, 3e6), others, directions)  # between the two
+    assert not joins_front((94.0, 6e6), others, directions)  # worse and dearer than 95 @ 5M
+    assert not joins_front((95.0, 5e6), others, directions)  # a tie does not join
+    assert not joins_front((90.0, 2.5e6), others, directions)
+    assert joins_front((97.5,), [(97.0,), (96.0,)], ["maximize"])  # one objective: beat the best
+    assert not joins_front((97.0,), [(97.0,), (96.0,)], ["maximize"])
+
+
+def test_front_entrants_are_trained_with_more_seeds_and_scored_by_their_mean(tmp_path):
+    from nasbench.data import load_dataset
+    from nasbench.evaluate import build_for, make_recipe, train_proxy
+    from nasbench.search import joins_front, trial_seed
+    from nasbench.spaces import load_space
+
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
+                    "--sampler", "random", "--no-pruning", "--confirm-runs", "3", *FAST)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url).set_index("trial_number")
+    study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
+    trials = {t.number: t for t in study.trials}
+    complete = rows[rows["status"] == "complete"]
+    confirmed = complete[complete["train_runs"] == 3]
+    assert 0 in confirmed.index  # the first result always joins the (empty) front
+    assert set(complete["train_runs"]) <= {1, 3}
+
+    for number, row in confirmed.iterrows():
+        runs = trials[number].user_attrs["val_acc_runs"]
+        assert len(runs) == 3
+        assert row["val_acc"] == pytest.approx(statistics.fmean(runs))
+        assert row["val_acc_std"] == pytest.approx(statistics.stdev(runs))
+        assert trials[number].values[0] == pytest.approx(row["val_acc"])  # what Optuna was told
+    # A result trained once was, when it finished, no better than an earlier one on every objective.
+    directions = ["maximize", "minimize"]
+    finished = rows.index[rows["status"].isin(["complete", "reused"])]
+    for number in complete.index[complete["train_runs"] == 1]:
+        earlier = [trials[n].values for n in finished if n < number]
+        assert not joins_front(tuple(trials[number].values), earlier, directions)
+    # so the Pareto front holds means only, and a reused result carries its runs along
+    assert all(rows.loc[t.number, "train_runs"] == 3 for t in study.best_trials)
+    for _, row in rows[rows["status"] == "reused"].iterrows():
+        original = rows.loc[row["reused_from"]]
+        assert (row["train_runs"], row["val_acc_std"]) == (
+            original["train_runs"],
+            original["val_acc_std"],
+        )
+
+    # Each run is the arch trained from its own seed (weights and batches): retraining reproduces it.
+    number = confirmed.index[0]
+    space = load_space("fixture_spaces.toy")
+    data = load_dataset("digits", train_fraction=0.3, seed=0)
+    recipe = make_recipe(data.name, {}, 2, None)
+    retrained = []
+    for run in range(3):
+        seed = trial_seed(1, int(number), run)
+        model = build_for(space, confirmed.loc[number, "arch"], data, seed=seed)
+        retrained.append(train_proxy(model, data, recipe, device="cpu", seed=seed)["val_acc"])
+    assert retrained == pytest.approx(trials[number].user_attrs["val_acc_runs"])
+
+
+def test_confirm_runs_1_trains_every_arch_once_and_is_another_protocol(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ("search", "--space", "fixture_spaces.toy", "--trials", "3", "--storage", url,
+            "--sampler", "random", "--no-pruning", *FAST)  # fmt: skip
+    assert nasbench(*args, "--confirm-runs", "1").returncode == 0
+    rows = store.load_results(url)
+    trained = rows[rows["status"] == "complete"]
+    assert len(trained) >= 1
+    assert (trained["train_runs"] == 1).all() and trained["val_acc_std"].isna().all()
+
+    refused = nasbench(*args)  # the default, 3 runs: its accuracies mean something else
+    assert refused.returncode == 2
+    assert "--confirm-runs" in refused.stderr
+    assert len(store.load_results(url)) == len(rows)
+
+
+def test_weights_of_a_seeded_build_depend_on_the_seed_alone():
+    from nasbench.data import load_dataset
+    from nasbench.evaluate import build_for
+    from nasbench.spaces import load_space
+
+    space, data = load_space("mobilenet"), load_dataset("synthetic")
+    arch = space.REFERENCE_ARCHS["mobilenet_v2"]
+    first = build_for(space, arch, data, seed=5).state_dict()
+    torch.manual_seed(123)  # whatever the global RNG holds
+    state = torch.get_rng_state()
+    second = build_for(space, arch, data, seed=5).state_dict()
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's RNG state is kept
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    other = build_for(space, arch, data, seed=6).state_dict()
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_a_new_study_with_a_cost_objective_trains_the_spaces_smallest_arch_first(tmp_path):
+    from nasbench.spaces import load_space
+
+    url = sqlite_url(tmp_path)
+    args = ("search", "--space", "mobilenet", "--trials", "1", "--storage", url, *FAST)
+    assert nasbench(*args, "--confirm-runs", "1").returncode == 0
+    assert nasbench(*args, "--objectives", "acc", "--study-name", "accuracy_only",
+                    "--confirm-runs", "1").returncode == 0  # fmt: skip
+    rows = store.load_results(url).set_index("study_name")
+    smallest = load_space("mobilenet").SMALLEST_ARCH
+    assert rows.loc["mobilenet_digits", "arch"] == smallest
+    assert rows.loc["accuracy_only", "arch"] != smallest  # one objective: nothing to anchor

@@ -113,3 +113,31 @@ def test_mobilenet_accepts_relu6_and_names_the_stage_of_an_unknown_activation():
     arch["activations"][3] = "tanh"
     with pytest.raises(ArchError, match=r"activations\[3\]='tanh'.*hardswish"):
         space.validate(arch)
+
+
+@pytest.mark.parametrize("name", [n for n in SPACES if hasattr(load_space(n), "SMALLEST_ARCH")])
+@pytest.mark.parametrize("image_size", [8, 32])
+def test_smallest_arch_is_one_suggest_can_sample_and_no_single_choice_makes_it_cheaper(
+    name, image_size
+):
+    from nasbench.measure import count_macs
+    from nasbench.spaces import flatten_arch
+
+    space = load_space(name)
+    smallest = space.SMALLEST_ARCH
+    space.validate(smallest)
+    study = optuna.create_study()
+    study.enqueue_trial(flatten_arch(smallest))
+    trial = study.ask()
+    assert space.suggest(trial) == smallest  # every value is among suggest's choices
+
+    def macs(arch: dict) -> int:
+        return count_macs(space.build(arch, 10, 3, image_size), (1, 3, image_size, image_size)).macs
+
+    least = macs(smallest)
+    for param, distribution in trial.distributions.items():
+        for choice in distribution.choices:
+            other = optuna.create_study()
+            other.enqueue_trial({**flatten_arch(smallest), param: choice})
+            arch = space.suggest(other.ask())
+            assert macs(arch) >= least, f"{param}={choice!r} is cheaper than SMALLEST_ARCH"

@@ -40,6 +40,8 @@ def full_row(**overrides) -> dict:
         "error": "line one\nline two",
         "reused_from": 3,
         "val_acc": 97.123456789,
+        "val_acc_std": 0.75,
+        "train_runs": 3,
         "test_acc": 96.5,
         "train_loss": 0.0123,
         "macs": 5_000_000_000_123,  # beyond 32 bits

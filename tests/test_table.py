@@ -12,11 +12,10 @@ import pytest
 from nasbench import store
 from nasbench.cli import main
 from nasbench.errors import UsageError
-from nasbench.spaces import arch_hash
+from nasbench.spaces import arch_hash, flatten_arch
 from nasbench.tables import (
     FORMATS,
     arch_summaries,
-    flatten_arch,
     pareto_mask,
     results_table,
     run_table,
@@ -220,3 +219,18 @@ def test_arch_summary_is_compact_and_unambiguous():
 def test_table_of_no_rows_is_empty_not_an_error():
     frame = pd.DataFrame(columns=store.COLUMNS)
     assert results_table(frame, pareto=True).empty
+
+
+def test_accuracies_averaged_over_several_trainings_show_their_spread_and_count(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    for number, (runs, std) in enumerate([(3, 0.8), (1, None)]):
+        arch = {"width": number}
+        store.write_result(
+            url,
+            {"study_name": "s", "trial_number": number, "source": "search", "arch": arch,
+             "arch_hash": arch_hash(arch), "status": "complete", "val_acc": 95.0 + number,
+             "val_acc_std": std, "train_runs": runs, "macs": 10**6 * (number + 1)},
+        )  # fmt: skip
+    records = _records(capsys, url)
+    assert [(r["val acc std"], r["runs"]) for r in records] == [(0.8, 3), (None, 1)]
+    # (with no mean anywhere the two columns stay out: see the JSON keys checked above)
