@@ -3,7 +3,9 @@
 Runs `nasbench search` with every default except the storage (a fresh SQLite file), then reads the
 database. A trial's cycle runs from its start to the start of its worker's next trial (Optuna's
 datetime_start). Its training and evaluation time is train_s + eval_s; the rest of the cycle (ask and
-sampling, building, MACs, latency, database writes, tell, callbacks) is harness overhead.
+sampling, building, MACs, latency, database writes, tell, callbacks) is harness overhead. Its share
+is printed as the median over all trained trials, and apart for each kind of trial: trained once to
+the end of the budget, stopped early (shorter, so the same overhead weighs more), confirmed.
 
     python experiments/bench_search.py                    # the default: mobilenet, 200 trials
     python experiments/bench_search.py --trials 20 --space resnet
@@ -97,6 +99,18 @@ def main() -> None:
     print(f"median evaluation time (eval_s):    {trained['eval_s'].median():8.2f} s")
     print(f"median harness overhead per trial:  {overhead.median():8.2f} s "
           f"({(overhead / cycle['cycle_s']).median() * 100:.1f}% of the trial's cycle)")  # fmt: skip
+    share = overhead / cycle["cycle_s"]
+    kinds = {
+        "trained the full budget once": (trained["status"] == "complete")
+        & (trained["train_runs"] == 1),
+        "stopped early (pruned)": trained["status"] == "pruned",
+        "confirmed (several trainings)": trained["train_runs"] > 1,
+    }
+    for kind, chosen in kinds.items():
+        if chosen.any():
+            print(
+                f"  {kind + ':':34s}{share[chosen].median() * 100:5.1f}% of {int(chosen.sum())} trials"
+            )
     print(f"  ask and joint sampling:           {before.median():8.3f} s")
     print(f"  in the objective (suggest, build, MACs, latency, writes): {inside.median():.3f} s")
     print(f"  tell, callbacks, progress bar:    {after.median():8.3f} s")

@@ -65,9 +65,9 @@ def measure_cost(
     return row
 
 
-LATENCY_BUDGET_S = (
-    0.05  # per trial: 5-10 timed blocks of a proxy (3-6 ms a call), for median and IQR
-)
+# per trial: 10 timed blocks of one call for a 1-3 ms proxy (at least 5 for slower ones), for median
+# and IQR; a search's fixed cost per trial, so kept small
+LATENCY_BUDGET_S = 0.03
 COST_COLUMNS = (
     "params",
     "macs",

@@ -352,13 +352,14 @@ class Search:
 
             def on_epoch(epoch: int, val_acc: float) -> bool:
                 curve.append(val_acc)
-                trial.set_user_attr("val_acc_curve", curve)
                 return self._should_stop(trial, epoch, val_acc, costs)
 
             try:
                 metrics = train_proxy(
                     model, self.data, self.recipe, device=self.device, seed=seed, on_epoch=on_epoch
                 )
+                # once, not per epoch: each attribute is a database commit (harness overhead)
+                trial.set_user_attr("val_acc_curve", curve)
             except (torch.OutOfMemoryError, MemoryError) as err:
                 constraints = [
                     *trial.user_attrs.get("constraints", [0.0] * len(self.constraint_names))
@@ -410,7 +411,7 @@ class Search:
             accuracies.append(float(metrics["val_acc"]))
             row["train_s"] += metrics["train_s"]
             row["eval_s"] += metrics["eval_s"]
-            trial.set_user_attr("val_acc_runs", accuracies)
+        trial.set_user_attr("val_acc_runs", accuracies)
         row.update(
             val_acc=statistics.fmean(accuracies),
             val_acc_std=statistics.stdev(accuracies),
