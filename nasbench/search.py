@@ -155,6 +155,7 @@ class Search:
         self.active_limits = {k: v for k, v in self.limits.items() if v is not None}
         # Optuna's constraints: one per hard limit, then one for running out of memory
         self.constraint_names = [*self.active_limits, "memory"]
+        self._constraints: list[float] = []
         self._finished_curves: list[FinishedCurve] = []
         self._front_candidates: list[tuple[float, ...]] = []  # values of complete feasible trials
         self.stops = StopRequest()
@@ -269,6 +270,7 @@ class Search:
             trial.study.stop()
             raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
         seed = trial_seed(self.settings.seed, trial.number)
+        self._constraints = [0.0] * len(self.constraint_names)  # this trial's, as _finish sets them
         row: dict[str, Any] = {
             "study_name": self.settings.study_name,
             "trial_number": trial.number,
@@ -312,8 +314,7 @@ class Search:
             trial.set_user_attr("error", error)
         trial.set_user_attr("status", status)
         if status != "failed":  # what the samplers learn feasibility from (<= 0 is feasible)
-            values = trial.user_attrs.get("constraints", [0.0] * len(self.constraint_names))
-            for name, value in zip(self.constraint_names, values, strict=True):
+            for name, value in zip(self.constraint_names, self._constraints, strict=True):
                 trial.set_constraint(name, value)
         store.write_result(self.settings.storage, _row_columns(row))
 
@@ -361,11 +362,7 @@ class Search:
                 # once, not per epoch: each attribute is a database commit (harness overhead)
                 trial.set_user_attr("val_acc_curve", curve)
             except (torch.OutOfMemoryError, MemoryError) as err:
-                constraints = [
-                    *trial.user_attrs.get("constraints", [0.0] * len(self.constraint_names))
-                ]
-                constraints[-1] = 1.0  # tells the sampler this region does not fit in memory
-                trial.set_user_attr("constraints", constraints)
+                self._constraints[-1] = 1.0  # tells the sampler this region does not fit in memory
                 row.update(error=f"out of memory: {str(err).splitlines()[0]}", val_acc=0.0)
                 del model
                 _release_memory(self.device)
@@ -447,7 +444,8 @@ class Search:
         return self._values(row)
 
     def _check_limits(self, trial: optuna.Trial, row: dict[str, Any]) -> str | None:
-        """Record Optuna's constraint values and describe the violated hard limits, if any."""
+        """Note Optuna's constraint values (stored when the trial finishes) and describe the
+        violated hard limits, if any."""
         values, broken = [], []
         for column, limit in self.active_limits.items():
             value = row.get(column)
@@ -457,7 +455,7 @@ class Search:
             values.append(float(value) - float(limit))
             if value > limit:
                 broken.append(f"{column} {value:,.4g} > limit {limit:,.4g}")
-        trial.set_user_attr("constraints", [*values, 0.0])
+        self._constraints = [*values, 0.0]
         return "; ".join(broken) or None
 
     def _values(self, row: dict[str, Any]) -> tuple[float, ...]:
