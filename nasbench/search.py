@@ -375,7 +375,7 @@ class Search:
         values = self._values(row)
         if any(not math.isfinite(v) for v in values):
             raise TrialFailed(f"objective values are not finite: {values}")
-        if self.benchmark is None and self._needs_confirmation(row):
+        if self._needs_confirmation(row):
             self._confirm(trial, arch, row)
             values = self._values(row)
         return values, "complete"
@@ -384,8 +384,8 @@ class Search:
         """Whether this result, with fewer than --confirm-runs trainings, would join the Pareto
         front of the study's complete trials (with one objective: beat the best)."""
         runs = row.get("train_runs") or 1
-        if runs >= self.settings.confirm_runs:
-            return False
+        if self.benchmark is not None or runs >= self.settings.confirm_runs:
+            return False  # a tabular benchmark answers the same accuracy every time
         directions = [OBJECTIVES[o] for o in self.objectives]
         return joins_front(self._values(row), self._front_candidates, directions)
 
