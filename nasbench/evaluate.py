@@ -42,10 +42,9 @@ def build_for(
 ) -> torch.nn.Module:
     """Build an arch of `space` for the dataset's classes, channels and image size. With `seed`,
     its initial weights come from that seed alone, and the caller's RNG state is kept."""
-    if seed is None:
-        return space.build(arch, data.num_classes, data.in_channels, data.image_size)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
         return space.build(arch, data.num_classes, data.in_channels, data.image_size)
 
 

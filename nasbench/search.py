@@ -119,6 +119,7 @@ class Search:
         self.settings = settings
         self.space = load_space(settings.space)
         self.objectives = list(settings.objectives)
+        self.directions = [OBJECTIVES[o] for o in self.objectives]
         self.device = resolve_device(settings.device)
         store.check_storage(settings.storage, create=True)
         self.data = load_dataset(
@@ -184,7 +185,7 @@ class Search:
         study = optuna.create_study(
             storage=_storage_with_retry(s.storage),
             study_name=s.study_name,
-            directions=[OBJECTIVES[o] for o in self.objectives],
+            directions=self.directions,
             sampler=sampler,
             pruner=pruner,
             load_if_exists=True,
@@ -386,8 +387,7 @@ class Search:
         runs = row.get("train_runs") or 1
         if self.benchmark is not None or runs >= self.settings.confirm_runs:
             return False  # a tabular benchmark answers the same accuracy every time
-        directions = [OBJECTIVES[o] for o in self.objectives]
-        return joins_front(self._values(row), self._front_candidates, directions)
+        return joins_front(self._values(row), self._front_candidates, self.directions)
 
     def _confirm(self, trial: optuna.Trial, arch: dict[str, Any], row: dict[str, Any]) -> None:
         """Train the arch again, each time with a new seed for its weights and batches, until it
