@@ -24,7 +24,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from nasbench import store
+from nasbench.results import store
 
 
 def trial_cycles(study: optuna.Study) -> pd.DataFrame:

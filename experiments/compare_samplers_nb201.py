@@ -13,7 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from nasbench.compare import compare_figure, compare_samplers
+from nasbench.search.compare import compare_figure, compare_samplers
 
 DEFAULT_BENCHMARK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_cifar10.csv"
 

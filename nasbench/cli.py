@@ -8,10 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from nasbench import __version__
+from nasbench.config import DEFAULT_STORAGE
 from nasbench.errors import UsageError
-
-FORMATS = ("table", "json", "csv", "md")
-DEFAULT_STORAGE = "sqlite:///nasbench.db"
+from nasbench.results.formats import FORMATS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("studies", help="list the studies in a database with their counts")
     _add_storage(p)
@@ -174,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-name", nargs="+", default=None, help="default: every study")
     p.add_argument("--pareto", action="store_true", help="only the non-dominated rows")
     p.add_argument("--sort", default=None, metavar="COLUMN")
-    p.add_argument("--format", choices=(*FORMATS, "latex"), default="table")
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("baseline", help="train torchvision's classic families as reference rows")
     p.add_argument("--models", required=True, help="comma-separated torchvision model names")
@@ -193,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive_int, default=20)
     p.add_argument("--objectives", default="acc")
     p.add_argument("--output", default=None, metavar="FILE.html", help="also write a figure")
-    p.add_argument("--format", choices=(*FORMATS, "latex"), default="table")
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     return parser
 
@@ -238,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "profile":
-        from nasbench.profile import run_profile
+        from nasbench.commands.profile import run_profile
 
         return run_profile(
             args.models,
@@ -252,13 +251,13 @@ def run(args: argparse.Namespace) -> int:
             output_format=args.format,
         )
     if args.command == "search":
+        from nasbench.commands.search import run as run_search
         from nasbench.config import make_settings
-        from nasbench.search import run_search
 
         flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
         return run_search(make_settings(args.config, flags))
     if args.command == "train":
-        from nasbench.train_one import run_train
+        from nasbench.commands.train import run_train
 
         return run_train(
             args.space,
@@ -274,15 +273,15 @@ def run(args: argparse.Namespace) -> int:
             output_format=args.format,
         )
     if args.command == "studies":
-        from nasbench.studies import run_studies
+        from nasbench.commands.studies import run_studies
 
         return run_studies(args.storage or DEFAULT_STORAGE, output_format=args.format)
     if args.command == "report":
-        from nasbench.report import run_report
+        from nasbench.commands.report import run_report
 
         return run_report(args.storage or DEFAULT_STORAGE, args.study_name, args.output)
     if args.command == "table":
-        from nasbench.tables import run_table
+        from nasbench.commands.table import run_table
 
         return run_table(
             args.storage or DEFAULT_STORAGE,
@@ -292,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
             output_format=args.format,
         )
     if args.command == "baseline":
-        from nasbench.baseline import run_baseline
+        from nasbench.commands.baseline import run_baseline
 
         return run_baseline(
             [m.strip() for m in args.models.split(",") if m.strip()],
@@ -308,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     if args.command == "compare-samplers":
-        from nasbench.compare import run_compare
+        from nasbench.commands.compare_samplers import run_compare
 
         return run_compare(
             args.space,

@@ -6,12 +6,37 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nasbench.errors import UsageError
 
-OBJECTIVES = {"acc": "maximize", "macs": "minimize", "latency": "minimize", "params": "minimize"}
+DEFAULT_STORAGE = "sqlite:///nasbench.db"
 DEVICES = ("auto", "cpu", "cuda")
+
+
+class Objective(NamedTuple):
+    """What an objective name means: Optuna's direction and the results column it is read from."""
+
+    direction: str
+    column: str
+
+
+OBJECTIVES = {
+    "acc": Objective("maximize", "val_acc"),
+    "macs": Objective("minimize", "macs"),
+    "latency": Objective("minimize", "latency_ms"),
+    "params": Objective("minimize", "params"),
+}
+
+
+def directions(objectives: list[str] | tuple[str, ...]) -> list[str]:
+    """Optuna's directions of these objective names."""
+    return [OBJECTIVES[name].direction for name in objectives]
+
+
+def objective_values(row: dict[str, Any], objectives: list[str] | tuple[str, ...]) -> tuple:
+    """A result row's values of these objectives, as floats, in order."""
+    return tuple(float(row[OBJECTIVES[name].column]) for name in objectives)
 
 
 @dataclass
@@ -20,7 +45,7 @@ class SearchSettings:
 
     space: str = "mobilenet"
     trials: int = 200
-    storage: str = "sqlite:///nasbench.db"
+    storage: str = DEFAULT_STORAGE
     study_name: str | None = None  # default: "<space>_<dataset>"
     dataset: str = "digits"
     data_dir: str = "data"
@@ -99,7 +124,14 @@ def make_settings(config_file: str | None, flags: dict[str, Any]) -> SearchSetti
     return settings
 
 
+def check_study_name(name: str) -> None:
+    """A study needs a visible name: optuna-dashboard, `studies` and `--study-name` select by it."""
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"study name must not be empty, got {name!r}")
+
+
 def _check(s: SearchSettings) -> None:
+    check_study_name(s.study_name)
     for name in ("trials", "workers", "confirm_runs"):
         value = getattr(s, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -1,4 +1,4 @@
-"""The search-space contract: load_space(name), arch hashing, arch resolution and validation helpers.
+"""The search-space contract: load_space(name), arch resolution and validation helpers.
 
 A space is a module in the `search_spaces` package that defines:
 
@@ -16,7 +16,6 @@ An architecture is a plain JSON dict; its id is a hash of its canonical JSON.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import pkgutil
@@ -25,7 +24,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nasbench.arch import arch_hash, canonical_json, flatten_arch
 from nasbench.errors import UsageError
+
+__all__ = ["arch_hash", "canonical_json", "flatten_arch"]  # where user spaces found them
 
 REQUIRED_ATTRIBUTES = ("NAME", "REFERENCE_ARCHS", "suggest", "validate", "build")
 
@@ -68,16 +70,6 @@ def load_space(name: str) -> ModuleType:
     if missing:
         raise SpaceError(f"space {name!r} does not define {', '.join(missing)}")
     return module
-
-
-def canonical_json(arch: dict[str, Any]) -> str:
-    """The canonical JSON text of an arch: sorted keys, no whitespace."""
-    return json.dumps(arch, sort_keys=True, separators=(",", ":"))
-
-
-def arch_hash(arch: dict[str, Any]) -> str:
-    """A stable 16-hex-digit id of an arch, from the SHA-256 of its canonical JSON."""
-    return hashlib.sha256(canonical_json(arch).encode()).hexdigest()[:16]
 
 
 def resolve_arch(spec: str) -> tuple[ModuleType, dict[str, Any], str]:
@@ -153,20 +145,6 @@ def smallest_choices(
         field: [choices[field][0]] * num_stages if field in per_stage else choices[field][0]
         for field in fields
     }
-
-
-def flatten_arch(arch: dict[str, Any] | None) -> dict[str, Any]:
-    """{"depths": [1, 2]} -> {"depths_0": 1, "depths_1": 2}, the names a space's suggest() uses."""
-    if not isinstance(arch, dict):
-        return {}
-    flat: dict[str, Any] = {}
-    for key, value in arch.items():
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                flat[f"{key}_{i}"] = item
-        else:
-            flat[key] = value
-    return flat
 
 
 def check_keys(arch: dict[str, Any], expected: Iterable[str]) -> None:

@@ -22,7 +22,6 @@ on even sizes (32x32) it is NAS-Bench-201's pooling exactly.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from typing import Any
 
@@ -30,55 +29,23 @@ import torch
 from torch import nn
 
 from nasbench.layers import ClassificationModel
-from nasbench.spaces import ArchError, check_choice, check_keys
+from nasbench.cells import (  # noqa: F401  (to/from_nb201_string: part of the space)
+    EDGES,
+    NUM_NODES,
+    OPS,
+    from_nb201_string,
+    to_nb201_string,
+    validate_cell,
+)
+from nasbench.spaces import ArchError
 
 NAME = "nb201"
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-NUM_NODES = 4
-EDGES = tuple(f"edge_{j}_{i}" for j in range(1, NUM_NODES) for i in range(j))
 # every edge takes every op: 5^6 = 15,625 cells, small enough for GridSampler and exhaustive checks
 GRID: dict[str, list[str]] = {edge: list(OPS) for edge in EDGES}
 
 STEM_CHANNELS = 16
 CELLS_PER_STAGE = 5
 NUM_STAGES = 3
-
-
-def to_nb201_string(arch: dict[str, Any]) -> str:
-    """The NAS-Bench-201 string of an arch, e.g. |nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|."""
-    validate(arch)
-    nodes = []
-    for j in range(1, NUM_NODES):
-        nodes.append("|" + "|".join(f"{arch[f'edge_{j}_{i}']}~{i}" for i in range(j)) + "|")
-    return "+".join(nodes)
-
-
-_EDGE = re.compile(r"([a-z0-9_]+)~(\d+)")
-
-
-def from_nb201_string(text: str) -> dict[str, str]:
-    """The arch dict of a NAS-Bench-201 string; ArchError saying what is wrong for a malformed one."""
-    if not isinstance(text, str):
-        raise ArchError(f"a NAS-Bench-201 arch string must be a str, not {type(text).__name__}")
-    nodes = text.strip().split("+")
-    if len(nodes) != NUM_NODES - 1:
-        raise ArchError(
-            f"{text!r} is not a NAS-Bench-201 cell: expected {NUM_NODES - 1} nodes joined by '+'"
-        )
-    arch: dict[str, str] = {}
-    for j, node in enumerate(nodes, start=1):
-        if not (node.startswith("|") and node.endswith("|")):
-            raise ArchError(f"{text!r}: node {j} must be written |op~i|...|")
-        edges = node[1:-1].split("|")
-        if len(edges) != j:
-            raise ArchError(f"{text!r}: node {j} must have {j} input edge(s), got {len(edges)}")
-        for expected_input, edge in enumerate(edges):
-            match = _EDGE.fullmatch(edge)
-            if match is None or int(match.group(2)) != expected_input:
-                raise ArchError(f"{text!r}: node {j} edge {edge!r} must be op~{expected_input}")
-            arch[f"edge_{j}_{expected_input}"] = match.group(1)
-    validate(arch)
-    return arch
 
 
 def _cell(*ops: str) -> dict[str, str]:
@@ -109,11 +76,7 @@ def suggest(trial: Any) -> dict[str, str]:
     return {edge: trial.suggest_categorical(edge, list(OPS)) for edge in EDGES}
 
 
-def validate(arch: dict[str, Any]) -> None:
-    """Raise ArchError naming the first missing, unknown or bad edge and the allowed ops."""
-    check_keys(arch, EDGES)
-    for edge in EDGES:
-        check_choice(arch, edge, list(OPS))
+validate = validate_cell
 
 
 # ---- modules, as NAS-Bench-201's cell_operations.py and cell_infers/ --------------------------------

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from nasbench import store
-from nasbench.baseline import baseline_image_size, build_baseline
+from nasbench.results import store
+from nasbench.models import baseline_image_size, build_baseline
 
 
 def test_baseline_trains_two_small_models_on_digits_and_stores_reference_rows(tmp_path):

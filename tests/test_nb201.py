@@ -15,7 +15,7 @@ import torch
 from nasbench.errors import UsageError
 from nasbench.measure import count_params
 from nasbench.spaces import ArchError, load_space
-from nasbench.tabular import REQUIRED_COLUMNS, BenchmarkError, load_benchmark
+from nasbench.benchmarks import REQUIRED_COLUMNS, BenchmarkError, load_benchmark
 from search_spaces import nb201
 
 torch.set_num_threads(1)

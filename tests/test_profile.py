@@ -15,7 +15,7 @@ import torch
 import torchvision
 
 from nasbench.cli import main
-from nasbench.profile import run_profile
+from nasbench.commands.profile import run_profile
 from nasbench.spaces import load_space
 
 # The classic families of the issue, plus two whose published figures are at a larger crop.

@@ -15,7 +15,7 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from nasbench import store
+from nasbench.results import store
 from nasbench.cli import main
 from nasbench.errors import UsageError
 from nasbench.report import _file_stem, _script_json, hypervolume_history, write_report

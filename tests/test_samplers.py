@@ -13,10 +13,12 @@ import optuna
 import pytest
 import torch
 
-from nasbench.compare import compare_figure, compare_samplers, hypervolume, macs_of_cell
+from nasbench.evaluation.tabular import macs_of_cell
+from nasbench.results.pareto import hypervolume
+from nasbench.search.compare import compare_figure, compare_samplers
 from nasbench.errors import UsageError
 from nasbench.measure import count_macs
-from nasbench.samplers import SAMPLER_NAMES, LocalSearchSampler, default_sampler_name, make_sampler
+from nasbench.search.samplers import SAMPLER_NAMES, LocalSearchSampler, default_sampler_name, make_sampler
 from search_spaces import nb201
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

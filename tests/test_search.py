@@ -18,7 +18,7 @@ import optuna
 import pytest
 import torch
 
-from nasbench import store
+from nasbench.results import store
 from nasbench.cli import main
 
 TESTS = Path(__file__).resolve().parent
@@ -332,7 +332,7 @@ def test_transformer_spaces_search_end_to_end_offline(tmp_path, space):
 
 
 def test_front_size_counts_the_distinct_points_of_optunas_pareto_front():
-    from nasbench.search import front_size
+    from nasbench.results.pareto import front_size
 
     rng = np.random.default_rng(0)
     study = optuna.create_study(directions=["maximize", "minimize", "minimize"])
@@ -346,7 +346,7 @@ def test_front_size_counts_the_distinct_points_of_optunas_pareto_front():
 
 
 def test_joins_front_only_when_no_result_is_at_least_as_good_on_every_objective():
-    from nasbench.search import joins_front
+    from nasbench.results.pareto import joins_front
 
     directions = ["maximize", "minimize"]
     others = [(90.0, 2e6), (95.0, 5e6)]
@@ -363,8 +363,10 @@ def test_joins_front_only_when_no_result_is_at_least_as_good_on_every_objective(
 
 def test_front_entrants_are_trained_with_more_seeds_and_scored_by_their_mean(tmp_path):
     from nasbench.data import load_dataset
-    from nasbench.evaluate import build_for, make_recipe, train_proxy
-    from nasbench.search import joins_front, trial_seed
+    from nasbench.evaluation.context import make_recipe
+    from nasbench.evaluation.model import build_for, train_proxy
+    from nasbench.results.pareto import joins_front
+    from nasbench.search.study import trial_seed
     from nasbench.spaces import load_space
 
     url = sqlite_url(tmp_path)
@@ -429,7 +431,7 @@ def test_confirm_runs_1_trains_every_arch_once_and_is_another_protocol(tmp_path)
 
 def test_weights_of_a_seeded_build_depend_on_the_seed_alone():
     from nasbench.data import load_dataset
-    from nasbench.evaluate import build_for
+    from nasbench.evaluation.model import build_for
     from nasbench.spaces import load_space
 
     space, data = load_space("mobilenet"), load_dataset("synthetic")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nasbench.signals import StopRequest, Terminated, exit_status
+from nasbench.search.signals import StopRequest, Terminated, exit_status
 
 
 def test_a_signal_outside_an_evaluation_waits_for_a_safe_point():

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from nasbench import store
+from nasbench.results import store
 from nasbench.errors import UsageError
-from nasbench.store import StoreError
+from nasbench.results.store import StoreError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

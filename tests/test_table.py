@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 
-from nasbench import store
+from nasbench.results import store
 from nasbench.cli import main
 from nasbench.errors import UsageError
 from nasbench.spaces import arch_hash, flatten_arch

@@ -13,7 +13,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nasbench import store
+from nasbench.results import store
 
 TESTS = Path(__file__).resolve().parent
 STUDY = "fixture_spaces.toy_digits"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import optuna
+import sys
 
-from nasbench import store
-from nasbench.output import print_records
+import optuna
+import pandas as pd
+
+from nasbench.results import store
+from nasbench.results.formats import render
+from nasbench.results.vocabulary import STATUSES
 
 
 def run_studies(url: str, *, output_format: str = "table") -> int:
@@ -15,8 +19,7 @@ def run_studies(url: str, *, output_format: str = "table") -> int:
     records = []
     for summary in optuna.get_all_study_summaries(storage=url, include_best_trial=False):
         record = {"study_name": summary.study_name, "trials": summary.n_trials}
-        for status in ("complete", "reused", "pruned", "infeasible", "failed"):
-            record[status] = _count(counts, summary.study_name, status)
+        record.update(_counts(counts, summary.study_name))
         record["space"] = summary.user_attrs.get("space")
         record["dataset"] = summary.user_attrs.get("dataset")
         record["created"] = summary.datetime_start
@@ -24,16 +27,13 @@ def run_studies(url: str, *, output_format: str = "table") -> int:
     known = {r["study_name"] for r in records}
     for name in store.list_study_names(url):  # baseline-only studies have no Optuna study
         if name not in known:
-            record = {"study_name": name, "trials": 0}
-            for status in ("complete", "reused", "pruned", "infeasible", "failed"):
-                record[status] = _count(counts, name, status)
-            records.append(record)
-    print_records(records, output_format)
+            records.append({"study_name": name, "trials": 0, **_counts(counts, name)})
+    sys.stdout.write(render(pd.DataFrame(records, dtype=object), output_format))
     return 0
 
 
-def _count(counts, study_name: str, status: str) -> int:
-    try:
-        return int(counts.loc[study_name, status])
-    except KeyError:
-        return 0
+def _counts(counts: pd.DataFrame, study_name: str) -> dict[str, int]:
+    """Results rows of the study by status (every status, 0 when it has none)."""
+    if study_name not in counts.index:
+        return dict.fromkeys(STATUSES, 0)
+    return {status: int(counts.loc[study_name, status]) for status in STATUSES}

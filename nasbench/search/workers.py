@@ -21,12 +21,16 @@ import time
 from datetime import UTC, datetime
 
 import optuna
+import torch
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from nasbench import store
 from nasbench.config import SearchSettings
-from nasbench.signals import Terminated, exit_status, stop_on_sigterm
+from nasbench.results import store
+from nasbench.search.budget import counted_trials
+from nasbench.search.run import quiet_optuna, run_search
+from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
+from nasbench.search.study import prepare_search
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # exit statuses of a worker that stopped cleanly on a signal (nasbench.signals.exit_status)
@@ -35,10 +39,6 @@ MAX_RESTARTS_PER_WORKER = 50
 
 
 def _worker_main(settings: SearchSettings, threads: int) -> None:
-    import torch
-
-    from nasbench.search import run_search
-
     torch.set_num_threads(threads)
     sys.exit(run_search(settings, quiet=True))
 
@@ -65,10 +65,9 @@ def death_reason(exitcode: int) -> str:
 
 def run_workers(settings: SearchSettings) -> int:
     """Run settings.workers (or one per --devices entry) worker processes until the budget is met."""
-    from nasbench.search import Search, counted_trials
-
+    quiet_optuna()
     devices = settings.devices or [settings.device] * settings.workers
-    study = Search(settings).open_study()  # checks settings and records them once
+    _, study = prepare_search(settings)  # checks the settings and records them, once for all
     context = mp.get_context("spawn")
     workers: dict[int, tuple[mp.Process, str]] = {}
     restarts = 0

@@ -1,4 +1,4 @@
-"""Tabular benchmarks: accuracies looked up in a table of every cell instead of training.
+"""Tabular benchmarks as data: accuracies of every cell, read from a CSV instead of training (no torch).
 
 The file format is a CSV with one row per NAS-Bench-201 cell (extra columns are ignored):
 
@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 
+from nasbench.cells import from_nb201_string, to_nb201_string
 from nasbench.errors import UsageError
 from nasbench.spaces import ArchError
-from search_spaces.nb201 import NAME as NB201
-from search_spaces.nb201 import from_nb201_string, to_nb201_string
+
+NB201 = "nb201"  # the space whose archs the table's cells are
 
 REQUIRED_COLUMNS = ("arch", "params", "cifar10_valid_acc", "cifar10_test_acc")
 NUMERIC_COLUMNS = REQUIRED_COLUMNS[1:]

@@ -19,10 +19,13 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
-from nasbench import __version__, store
+from nasbench import __version__
+from nasbench.arch import arch_summaries, flatten_arch
 from nasbench.errors import UsageError
-from nasbench.spaces import flatten_arch
-from nasbench.tables import EVALUATED, arch_summaries, evaluated_rows, pareto_mask
+from nasbench.results import store
+from nasbench.results.pareto import pareto_mask
+from nasbench.results.table import evaluated_rows
+from nasbench.results.vocabulary import EVALUATED
 
 COSTS = (  # column, axis label, scale to the plotted unit
     ("macs", "MACs (M)", 1e-6),
@@ -73,13 +76,6 @@ class Page:
 
 
 # ---------------------------------------------------------------- entry points
-
-
-def run_report(url: str, study_names: list[str] | None = None, output: str | None = None) -> int:
-    """The CLI's `nasbench report`: write the page and say where it is."""
-    path = write_report(url, study_names, output)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
 
 
 def write_report(url: str, study_names: list[str] | None = None, output: str | None = None) -> Path:

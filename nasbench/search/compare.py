@@ -5,29 +5,29 @@ values come from the table (validation accuracy; params) or are measured once pe
 study of a hundred trials takes seconds. After each trial the study's choice is the trial with the
 best validation accuracy so far; its *test* accuracy is what the comparison reports, mean and
 standard deviation over the seeds. Every trial counts, a revisited cell included. With several
-objectives the comparison also reports the hypervolume of the trials so far (see `hypervolume`).
+objectives the comparison also reports the hypervolume of the trials so far (nasbench.results.pareto).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna._hypervolume import compute_hypervolume  # Optuna's WFG; no public alias in optuna 5.0
 
-from nasbench import samplers as sampler_table
+from nasbench.benchmarks import TabularBenchmark, load_benchmark
+from nasbench.config import directions
 from nasbench.errors import UsageError
+from nasbench.evaluation.tabular import macs_of_cell
+from nasbench.results.pareto import hypervolume_history
+from nasbench.search import samplers as sampler_table
 from nasbench.spaces import load_space
-from nasbench.tabular import TabularBenchmark, load_benchmark
 
-# objective -> Optuna direction; the first must be accuracy (validation accuracy from the table)
-COMPARE_OBJECTIVES = {"acc": "maximize", "macs": "minimize", "params": "minimize"}
+# the objectives a table answers; the first must be accuracy (validation accuracy from the table)
+COMPARE_OBJECTIVES = ("acc", "macs", "params")
 # hypervolume reference: 0 % accuracy, and 1.1 x the cost of the costliest cell of the space
 REFERENCE_COST_MARGIN = 1.1
 
@@ -134,18 +134,6 @@ def compare_figure(summary: pd.DataFrame) -> Any:
     return figure
 
 
-def hypervolume(points: np.ndarray, directions: Sequence[str], reference: np.ndarray) -> float:
-    """Hypervolume of `points` (one row per trial, columns as `directions`) as a fraction of the box
-    between the ideal point (100 % accuracy, zero cost) and `reference`; points outside count 0."""
-    ideal = np.array([100.0 if d == "maximize" else 0.0 for d in directions])
-    # losses scaled to [0, 1]: 0 at the ideal point, 1 at the reference point
-    losses = (points - ideal) / (reference - ideal)
-    losses = losses[np.all(losses < 1.0, axis=1)]
-    if len(losses) == 0:
-        return 0.0
-    return float(compute_hypervolume(losses, np.ones(points.shape[1])))
-
-
 # ---- internals -------------------------------------------------------------------------------
 
 
@@ -197,9 +185,7 @@ def _run_study(
     sampler = sampler_table.make_sampler(
         sampler_name, seed=seed, n_objectives=len(objectives), space=space
     )
-    study = optuna.create_study(
-        directions=[COMPARE_OBJECTIVES[o] for o in objectives], sampler=sampler
-    )
+    study = optuna.create_study(directions=directions(objectives), sampler=sampler)
     history: list[tuple[float, ...]] = []
     for _ in range(trials):
         trial = study.ask()
@@ -231,10 +217,7 @@ def _curves(
     )
     if reference is not None:
         points = np.column_stack([val, values[:, 2:]])
-        directions = [COMPARE_OBJECTIVES[o] for o in objectives]
-        frame["hypervolume"] = [
-            hypervolume(points[: i + 1], directions, reference) for i in range(len(val))
-        ]
+        frame["hypervolume"] = hypervolume_history(points, directions(objectives), reference)
     return frame
 
 
@@ -249,66 +232,3 @@ def _reference_costs(
         "macs": float(macs_of_cell(space, space.REFERENCE_ARCHS["all_conv_3x3"])),
     }
     return np.array([0.0] + [REFERENCE_COST_MARGIN * largest[c] for c in costs])
-
-
-def macs_of_cell(space: Any, arch: dict[str, str]) -> int:
-    """MACs of the network built from a cell for CIFAR-10 (10 classes, 3x32x32), via count_macs.
-
-    Every edge of a cell maps C channels to C channels at one resolution and the nodes only add, so
-    a network's MACs are those of the skeleton plus, for each edge, the cost of its op there. The
-    five networks whose edges all hold one op are measured once each (nasbench.measure.count_macs)
-    and give those costs; tests check the sum against direct measurements of sampled cells.
-    """
-    base, per_edge = _op_costs(space.NAME)
-    return base + sum(per_edge[op] for op in arch.values())
-
-
-@cache
-def _op_costs(space_name: str) -> tuple[int, dict[str, int]]:
-    import torch
-
-    from nasbench.measure import count_macs
-
-    space = load_space(space_name)
-    totals = {}
-    for op in space.OPS:
-        with torch.device("cpu"):
-            model = space.build(dict.fromkeys(space.EDGES, op), 10, 3, 32)
-        totals[op] = count_macs(model, (1, 3, 32, 32)).macs
-    base = totals["none"]
-    per_edge = {}
-    for op, total in totals.items():
-        cost, remainder = divmod(total - base, len(space.EDGES))
-        assert remainder == 0, f"{op}: MACs not shared evenly by the edges"
-        per_edge[op] = cost
-    return base, per_edge
-
-
-REPORTED_TRIALS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 1000)
-
-
-def run_compare(
-    space_name: str,
-    benchmark_path: str,
-    samplers: Sequence[str],
-    *,
-    trials: int,
-    seeds: int,
-    objectives: Sequence[str],
-    output: str | None = None,
-    output_format: str = "table",
-) -> int:
-    """`nasbench compare-samplers`: the table at a few trial counts, and optionally an HTML figure."""
-    from nasbench.output import print_frame
-
-    summary = compare_samplers(space_name, benchmark_path, [s.strip() for s in samplers],
-                               trials, seeds, [o.strip() for o in objectives], progress=True)  # fmt: skip
-    shown = [n for n in REPORTED_TRIALS if n < trials] + [trials]
-    table = summary[summary["trial"].isin(shown)].reset_index(drop=True)
-    print_frame(table.round(3), output_format)
-    if output:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        compare_figure(summary).write_html(path, include_plotlyjs=True, include_mathjax=False)
-        print(f"figure written to {path}", file=sys.stderr)
-    return 0

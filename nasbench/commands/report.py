@@ -1,0 +1,11 @@
+"""`nasbench report`: write the HTML dashboard of the named studies and say where it is."""
+
+from __future__ import annotations
+
+from nasbench.report.build import write_report
+
+
+def run_report(url: str, study_names: list[str] | None = None, output: str | None = None) -> int:
+    path = write_report(url, study_names, output)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0

@@ -1,0 +1,90 @@
+"""What an evaluation needs besides the arch: space, data, recipe, device, protocol, limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from nasbench.benchmarks import TabularBenchmark
+from nasbench.data import DataSplits
+from nasbench.errors import UsageError
+from nasbench.train import TrainConfig, default_train_config
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything shared by the evaluations of one search (or one `train` or `baseline` run).
+
+    A trained evaluation needs `data` and `recipe`; a tabular one needs `benchmark`.
+    """
+
+    space: Any  # a space module (or an object with its validate and build)
+    protocol: str  # protocol_hash(): results are comparable and reusable iff these agree
+    objectives: tuple[str, ...] = ("acc",)
+    limits: dict[str, float] = field(default_factory=dict)  # column -> largest allowed value
+    data: DataSplits | None = None
+    recipe: TrainConfig | None = None
+    device: str = "cpu"
+    benchmark: TabularBenchmark | None = None
+    test: bool = False  # also measure test accuracy (never during a search)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one evaluation needs beyond the context: its seeds and what the study knows so far."""
+
+    # the first seeds the training; the others the confirmation trainings of a front entrant
+    seeds: tuple[int, ...] = (0,)
+    previous: dict[str, Any] | None = None  # a stored result of this arch under this protocol
+    front: tuple[tuple[float, ...], ...] = ()  # objective values of the study's feasible results
+    # (epoch, val_acc, cost objective values) -> a reason to stop training now, or None
+    should_stop: Callable[[int, float, tuple[float, ...]], str | None] | None = None
+
+
+@dataclass
+class Evaluation:
+    """One results row (status and error included) and what the study keeps beside it."""
+
+    row: dict[str, Any]
+    curve: list[float] = field(default_factory=list)  # val_acc after each epoch of the training
+    run_accuracies: list[float] = field(default_factory=list)  # each training's, when confirmed
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; 'cuda' without a GPU is an error."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but torch sees no CUDA GPU")
+    return device
+
+
+def make_recipe(
+    dataset: str, defaults: dict[str, Any], epochs: int | None, batch_size: int | None
+) -> TrainConfig:
+    """The dataset's recipe, overridden by a space's (or model family's) defaults, then by flags."""
+    overrides = dict(defaults)
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    return default_train_config(dataset, overrides)
+
+
+def protocol_hash(data: DataSplits, config: TrainConfig, extra: dict[str, Any]) -> str:
+    """Id of the training protocol: two results are comparable (and reusable) iff these agree."""
+    protocol = {
+        "dataset": data.name,
+        "image_size": data.image_size,
+        "num_train": int(len(data.train_y)),
+        "recipe": dataclasses.asdict(config),
+        **extra,
+    }
+    text = json.dumps(protocol, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,85 @@
+"""Build an arch for a dataset, measure its cost, train its proxy: flat result-row columns out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from nasbench import measure
+from nasbench.data import DataSplits
+from nasbench.train import TrainConfig, train
+
+# per trial: 10 timed blocks of one call for a 1-3 ms proxy (at least 5 for slower ones), for median
+# and IQR; a search's fixed cost per trial, so kept small
+LATENCY_BUDGET_S = 0.03
+COST_COLUMNS = (
+    "params",
+    "macs",
+    "uncounted_ops",
+    "latency_ms",
+    "latency_iqr_ms",
+    "latency_repeats",
+    "peak_memory_mb",
+    "device",
+    "device_name",
+    "dtype",
+    "threads",
+    "torch_version",
+    "cuda_version",
+)
+TRAINING_COLUMNS = (
+    "val_acc",
+    "train_loss",
+    "train_s",
+    "eval_s",
+    "images_per_s",
+    "epochs",
+    "batch_size",
+    "image_size",
+)
+
+
+def build_for(
+    space: Any, arch: dict[str, Any], data: DataSplits, *, seed: int | None = None
+) -> torch.nn.Module:
+    """Build an arch of `space` for the dataset's classes, channels and image size. With `seed`,
+    its initial weights come from that seed alone, and the caller's RNG state is kept."""
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return space.build(arch, data.num_classes, data.in_channels, data.image_size)
+
+
+def input_shape(data: DataSplits, batch_size: int = 1) -> tuple[int, int, int, int]:
+    return (batch_size, data.in_channels, data.image_size, data.image_size)
+
+
+def measure_cost(
+    model: torch.nn.Module, data: DataSplits, *, device: str, latency: bool = True
+) -> dict[str, Any]:
+    """Params, MACs and (optionally) latency at the proxy's input size, as result-row columns."""
+    figures = measure.measure_model(
+        model, input_shape(data), device=device, latency=latency, budget_s=LATENCY_BUDGET_S
+    )
+    row = {key: figures.get(key) for key in COST_COLUMNS}
+    row["latency_batch_size"] = figures.get("batch_size")
+    return row
+
+
+def train_proxy(
+    model: torch.nn.Module,
+    data: DataSplits,
+    config: TrainConfig,
+    *,
+    device: str,
+    seed: int,
+    on_epoch: Callable[[int, float], bool] | None = None,
+    test: bool = False,
+) -> tuple[dict[str, Any], bool]:
+    """Train with the recipe: the training columns of a result row (test_acc only when asked
+    for: the search never looks at test data), and whether on_epoch stopped it early."""
+    metrics = train(model, data, config, device=device, seed=seed, on_epoch=on_epoch, test=test)
+    keys = [*TRAINING_COLUMNS, "test_acc"] if test else TRAINING_COLUMNS
+    return {key: metrics.get(key) for key in keys}, bool(metrics.get("stopped_early"))

@@ -1,0 +1,173 @@
+"""The Optuna side of a trial: ask the space for an arch, call the evaluator, store the row, tell.
+
+Everything about the arch itself happens in the evaluator (nasbench.evaluation), which knows
+nothing of Optuna; this adapter only turns a trial into a request and the row into Optuna's answer.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from nasbench.arch import arch_hash
+from nasbench.config import SearchSettings, objective_values
+from nasbench.evaluation.context import Context, Evaluation, Request
+from nasbench.evaluation.limits import constraint_names, constraint_values
+from nasbench.results import store
+from nasbench.search.budget import OverBudget, over_budget
+from nasbench.search.early_stop import FinishedCurve, hopeless_reason
+from nasbench.search.signals import StopRequest
+from nasbench.search.study import trial_seed
+
+Evaluator = Callable[[dict[str, Any], Context, Request], Evaluation]
+
+
+class TrialFailed(Exception):
+    """A trial that could not produce a result; the message is stored as its reason."""
+
+
+class Objective:
+    """The function Optuna calls for each trial of one worker, and what it knows of the study."""
+
+    def __init__(self, settings: SearchSettings, ctx: Context, evaluate: Evaluator) -> None:
+        self.settings = settings
+        self.ctx = ctx
+        self.evaluate = evaluate
+        self.stops = StopRequest()
+        self.constraint_names = constraint_names(ctx.limits)
+        self.finished_curves: tuple[FinishedCurve, ...] = ()  # for the early-stopping rule
+        self.front: tuple[tuple[float, ...], ...] = ()  # values of complete feasible trials
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...] | float:
+        started = datetime.now(UTC)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        if over_budget(trial.study, trial.number, self.settings.trials):
+            trial.set_user_attr("surplus", True)
+            trial.study.stop()
+            raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
+        try:
+            with self.stops.interruptible():
+                evaluation = self._evaluate(trial)
+        except KeyboardInterrupt:
+            trial.set_user_attr("interrupted", True)
+            raise
+        return self._tell(trial, evaluation, started)
+
+    def _evaluate(self, trial: optuna.Trial) -> Evaluation:
+        try:
+            arch = self.ctx.space.suggest(trial)
+        except Exception as err:  # a broken space fails its trial, not the sweep
+            return Evaluation({"status": "failed", "error": f"{type(err).__name__}: {err}"})
+        evaluation_seeds = tuple(
+            trial_seed(self.settings.seed, trial.number, run)
+            for run in range(self.settings.confirm_runs)
+        )
+        request = Request(
+            seeds=evaluation_seeds,
+            previous=self._stored_result(trial, arch),
+            front=self.front,
+            should_stop=self._stopping_rule(trial) if self.settings.pruning else None,
+        )
+        return self.evaluate(arch, self.ctx, request)
+
+    def _stored_result(self, trial: optuna.Trial, arch: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored result of this arch under this protocol; if a concurrent worker is training
+        it right now (an earlier trial of the study), wait for it rather than train it twice."""
+        hash_ = arch_hash(arch)
+        trial.set_user_attr("arch_hash", hash_)
+        trial.set_user_attr("arch", arch)
+        while True:
+            found = store.find_result(
+                self.settings.storage, arch_hash=hash_, protocol_hash=self.ctx.protocol
+            )
+            if found is not None:
+                return found
+            optuna.storages.fail_stale_trials(trial.study)
+            running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if not any(
+                t.number < trial.number and t.user_attrs.get("arch_hash") == hash_ for t in running
+            ):
+                return None
+            time.sleep(0.5)
+
+    def _stopping_rule(self, trial: optuna.Trial) -> Callable[[int, float, tuple], str | None]:
+        """One objective: Optuna's median pruner. Several: the hopeless-trial rule."""
+        if len(self.ctx.objectives) == 1:
+
+            def median_rule(epoch: int, val_acc: float, _costs: tuple) -> str | None:
+                trial.report(val_acc, epoch)
+                if trial.should_prune():
+                    return f"pruned at epoch {epoch + 1} by the median rule (val_acc {val_acc:.1f}%)"
+                return None
+
+            return median_rule
+        epochs = self.ctx.recipe.epochs
+
+        def hopeless_rule(epoch: int, val_acc: float, costs: tuple) -> str | None:
+            return hopeless_reason(epoch, val_acc, list(costs), self.finished_curves, epochs)
+
+        return hopeless_rule
+
+    def _tell(
+        self, trial: optuna.Trial, evaluation: Evaluation, started: datetime
+    ) -> tuple[float, ...] | float:
+        """Store the row, give Optuna the trial's attributes and constraints, return its values."""
+        row = {**self._identity(trial, started), **evaluation.row}
+        row["finished_at"] = datetime.now(UTC)
+        status = row["status"]
+        if evaluation.curve:  # once, not per epoch: each attribute is a database commit
+            trial.set_user_attr("val_acc_curve", evaluation.curve)
+        if evaluation.run_accuracies:
+            trial.set_user_attr("val_acc_runs", evaluation.run_accuracies)
+        if status == "failed":
+            trial.set_user_attr("error", row["error"])
+        if status == "pruned":
+            trial.set_user_attr("stop_reason", row["error"])
+        trial.set_user_attr("status", status)
+        if status != "failed":  # what the samplers learn feasibility from (<= 0 is feasible)
+            values = constraint_values(row, self.ctx.limits)
+            for name, value in zip(self.constraint_names, values, strict=True):
+                trial.set_constraint(name, value)
+        store.write_result(self.settings.storage, row)
+        if status == "failed":
+            raise TrialFailed(row["error"])
+        if status == "pruned":
+            raise optuna.TrialPruned(row["error"])
+        values = objective_values(row, self.ctx.objectives)
+        return values[0] if len(values) == 1 else values
+
+    def _identity(self, trial: optuna.Trial, started: datetime) -> dict[str, Any]:
+        """The columns that say which trial of which study a row is."""
+        return {
+            "study_name": self.settings.study_name,
+            "trial_number": trial.number,
+            "source": "search",
+            "name": f"trial {trial.number}",
+            "space": self.settings.space,
+            "protocol_hash": self.ctx.protocol,
+            "seed": trial_seed(self.settings.seed, trial.number),
+            "code_version": store.code_version(),
+            "started_at": started,
+        }
+
+    def refresh(self, study: optuna.Study) -> None:
+        """Read the study's complete trials once: their curves, for the multi-objective stopping
+        rule, and their values, for deciding which new results are confirmed."""
+        curves, front = [], []
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if not t.values or len(t.values) != len(self.ctx.objectives):
+                continue
+            curve = t.user_attrs.get("val_acc_curve")
+            if curve:
+                curves.append(FinishedCurve(tuple(curve), tuple(t.values[1:])))
+            if t.user_attrs.get("status") != "infeasible":
+                front.append(tuple(t.values))
+        self.finished_curves = tuple(curves)
+        self.front = tuple(front)

@@ -1,0 +1,216 @@
+"""Setting up a search: its evaluation context, its Optuna study (created or checked), its seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Any
+
+import numpy as np
+import optuna
+import sqlalchemy.exc
+import torch
+
+from nasbench.arch import flatten_arch
+from nasbench.benchmarks import load_benchmark
+from nasbench.config import SearchSettings, directions
+from nasbench.data import load_dataset
+from nasbench.errors import UsageError
+from nasbench.evaluation.context import Context, make_recipe, protocol_hash, resolve_device
+from nasbench.results import store
+from nasbench.search import samplers
+from nasbench.spaces import load_space
+
+# A worker that stops beating for GRACE_PERIOD_S is dead: its trial is failed and retried.
+HEARTBEAT_INTERVAL_S = int(os.environ.get("NASBENCH_HEARTBEAT_S", "10"))
+GRACE_PERIOD_S = int(os.environ.get("NASBENCH_GRACE_PERIOD_S", "60"))
+# Settings that define what a study measures: a rerun must not change them.
+PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark")
+LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
+
+
+def trial_seed(study_seed: int, trial_number: int, run: int = 0) -> int:
+    """Per-trial seed derived from the study seed and the trial number; `run` > 0 gives the seeds
+    of the confirmation trainings (--confirm-runs)."""
+    entropy = [study_seed, trial_number] + ([run] if run else [])
+    state = np.random.SeedSequence(entropy).generate_state(1)[0]
+    return int(state % 2**31)  # fits a signed 32-bit column on every database
+
+
+def prepare_search(settings: SearchSettings) -> tuple[Context, optuna.Study]:
+    """Check the storage (before anything is loaded), then make the context and open the study."""
+    store.check_storage(settings.storage, create=True)
+    ctx = search_context(settings)
+    return ctx, open_study(settings, ctx)
+
+
+def search_context(settings: SearchSettings) -> Context:
+    """The evaluation context of a search: its space, data (or benchmark), recipe and protocol."""
+    space = load_space(settings.space)
+    device = resolve_device(settings.device)
+    data = load_dataset(
+        settings.dataset,
+        data_dir=settings.data_dir,
+        image_size=settings.image_size,
+        train_fraction=settings.train_fraction,
+        seed=0,
+    )
+    recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}),
+                         settings.epochs, settings.batch_size)  # fmt: skip
+    benchmark = None
+    extra: dict[str, Any] = {"space": settings.space}
+    if settings.benchmark:
+        benchmark = load_benchmark(settings.benchmark)
+        extra["benchmark"] = benchmark.fingerprint
+        if "latency" in settings.objectives or settings.max_latency_ms:
+            raise UsageError("tabular mode (--benchmark) has no latency; use macs or params")
+        if settings.space != benchmark.space:
+            raise UsageError(
+                f"--benchmark {settings.benchmark} holds {benchmark.space} cells, "
+                f"not {settings.space!r} archs"
+            )
+    elif settings.confirm_runs > 1:
+        extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
+    limits = {
+        column: getattr(settings, name)
+        for column, name in LIMIT_SETTINGS.items()
+        if getattr(settings, name) is not None
+    }
+    return Context(
+        space=space,
+        protocol=protocol_hash(data, recipe, extra),
+        objectives=tuple(settings.objectives),
+        limits=limits,
+        data=data,
+        recipe=recipe,
+        device=device,
+        benchmark=benchmark,
+    )
+
+
+def make_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage on our URL, with heartbeats so a dead worker's trial is failed."""
+    storage = optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=store.engine_kwargs(url),
+        heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        grace_period=GRACE_PERIOD_S,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=2
+        ),
+    )
+    store.tune_engine(storage.engine)
+    return storage
+
+
+def _storage_with_retry(url: str) -> optuna.storages.RDBStorage:
+    """Optuna creates its tables on first use; processes starting together on PostgreSQL can race."""
+    for attempt in range(5):
+        try:
+            return make_storage(url)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
+
+
+def may_run_in_parallel(settings: SearchSettings) -> bool:
+    """Whether other processes may run trials of this study now: a worker of --workers, or any
+    process on a server database (other machines may share it). Separate processes started by
+    hand on one SQLite file are not detected; dedup still keeps them from training an arch twice.
+    """
+    return bool(settings.worker_index) or store.backend_name(settings.storage) != "sqlite"
+
+
+def open_study(settings: SearchSettings, ctx: Context) -> optuna.Study:
+    """Create the study, or load it and check that it was run with these settings; record them
+    the first time. A new multi-objective study starts with the space's smallest arch."""
+    sampler_name = settings.sampler or samplers.default_sampler_name(
+        ctx.space, len(settings.objectives)
+    )
+    sampler_seed = settings.seed
+    if settings.worker_index:  # each worker samples its own sequence, reproducibly
+        sampler_seed = trial_seed(settings.seed, (1 << 30) + settings.worker_index)
+    sampler = samplers.make_sampler(
+        sampler_name,
+        seed=sampler_seed,
+        n_objectives=len(settings.objectives),
+        space=ctx.space,
+        parallel=may_run_in_parallel(settings),
+    )
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        if settings.pruning and len(settings.objectives) == 1
+        else optuna.pruners.NopPruner()
+    )
+    store.ensure_schema(settings.storage)
+    study = optuna.create_study(
+        storage=_storage_with_retry(settings.storage),
+        study_name=settings.study_name,
+        directions=directions(settings.objectives),
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    _check_or_record_settings(study, study_attrs(settings, ctx, sampler_name))
+    _enqueue_smallest_arch(study, settings, ctx)
+    return study
+
+
+def _enqueue_smallest_arch(study: optuna.Study, settings: SearchSettings, ctx: Context) -> None:
+    """A new study with a cost objective evaluates the space's cheapest arch first. Nothing is
+    cheaper, so it is on the front, and the front reaches the cheap end of the space; a sampler
+    would find it only by luck (mobilenet: every one of 38 choices at its smallest)."""
+    smallest = getattr(ctx.space, "SMALLEST_ARCH", None)
+    if smallest is None or len(settings.objectives) < 2 or ctx.benchmark is not None:
+        return
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(flatten_arch(smallest), skip_if_exists=True)
+
+
+def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> None:
+    name = study.study_name
+    recorded = study.user_attrs.get("settings")
+    if recorded is None:
+        if study.get_trials(deepcopy=False):
+            raise UsageError(f"study {name!r} exists but was not made by nasbench search")
+        for key, value in current.items():
+            study.set_user_attr(key, value)
+        return
+    for key in PROTOCOL_SETTINGS:
+        if recorded.get(key) != current["settings"].get(key):
+            raise UsageError(
+                f"study {name!r} was run with {key}={recorded.get(key)!r}, "
+                f"not {current['settings'].get(key)!r}; keep its settings or pick another --study-name"
+            )
+    if study.user_attrs.get("protocol_hash") != current["protocol_hash"]:
+        raise UsageError(
+            f"study {name!r} was run under another training protocol "
+            f"(epochs, image size, batch size, recipe or --confirm-runs); keep its settings or "
+            f"pick another --study-name"
+        )
+
+
+def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> dict[str, Any]:
+    """What a study records about itself (optuna-dashboard shows these; `report` reads them)."""
+    recorded = dataclasses.asdict(settings)
+    for key in ("storage", "worker_index", "workers", "devices", "device"):
+        recorded.pop(key)
+    return {
+        "settings": recorded,
+        "protocol_hash": ctx.protocol,
+        "recipe": dataclasses.asdict(ctx.recipe),
+        "space": settings.space,
+        "dataset": ctx.data.name,
+        "image_size": ctx.data.image_size,
+        "epochs": ctx.recipe.epochs,
+        "batch_size": ctx.recipe.batch_size,
+        "objectives": list(settings.objectives),
+        "sampler": sampler_name,
+        "device": ctx.device,
+        "torch_version": torch.__version__,
+        "optuna_version": optuna.__version__,
+        "code_version": store.code_version(),
+    }
