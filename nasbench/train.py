@@ -89,7 +89,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
-# Defaults per dataset. digits: chosen by measurement (issue 3 report) so that a small MobileNet
+# Defaults per dataset. digits: chosen by measurement so that a small MobileNet
 # trains in ~2 s on 2 CPU cores: 8x8 (16x16 costs 4x); 3 epochs with batch-norm recalibration reach
 # 95-97% validation accuracy (4 epochs: +1 point for a third more time); cropping 8x8 digits by a
 # pixel costs 1-3 points at this budget, so no augmentation.

@@ -1,21 +1,61 @@
-"""Shared fixtures: a throwaway PostgreSQL server per session, a fresh database per test."""
+"""Shared fixtures: a throwaway PostgreSQL server per session, a fresh database per test, the
+benchmark files of ../shared/data, and the `gpu` marker's skip on machines without CUDA."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
 
 _database_numbers = itertools.count()
+
+# benchmark tables and published results beside the repository (../shared/data), absent from a
+# fresh clone
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked `gpu` when no CUDA device is visible."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Callable[..., Path]:
+    """`shared_data(name, env=None)`: the path of ../shared/data/NAME (a file or a folder), or of
+    $ENV when that variable is set. When it is absent the test is skipped, or fails when $CI is set
+    (CI must not pass by skipping). Call it inside the test or fixture that reads the file."""
+
+    def locate(name: str, env: str | None = None) -> Path:
+        override = os.environ.get(env) if env else None
+        path = Path(override) if override else SHARED_DATA / name
+        if path.exists():  # a file, or a folder such as published/
+            return path
+        hint = f" (set {env} to its path)" if env else ""
+        message = f"shared data file absent: {path}{hint}"
+        if _in_ci():
+            pytest.fail(f"{message}; CI is set, so this is an error, not a skip", pytrace=False)
+        pytest.skip(message)
+
+    return locate
 
 
 @pytest.fixture(scope="session")

@@ -197,7 +197,7 @@ def test_measure_model_is_one_flat_row_with_macs_per_sample() -> None:
     assert no_latency["latency_ms"] is None and no_latency["macs"] == row["macs"]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_cuda_latency_records_peak_memory_and_cuda_version() -> None:
     model = _tiny_cnn()
     result = measure_latency(model, (8, 1, 32, 32), device="cuda", budget_s=0.1)

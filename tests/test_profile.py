@@ -18,7 +18,7 @@ from nasbench.cli import main
 from nasbench.commands.profile import run_profile
 from nasbench.spaces import load_space
 
-# The classic families of the issue, plus two whose published figures are at a larger crop.
+# The classic families (AlexNet to ConvNeXt), plus two whose published figures are at a larger crop.
 FAMILIES = [
     "alexnet", "vgg16", "googlenet", "resnet50", "mobilenet_v2", "mobilenet_v3_large",
     "mnasnet1_0", "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0", "convnext_tiny",

@@ -1,9 +1,13 @@
-"""`nasbench report`: the page opened in a real headless Chromium (Debian's), offline and escaped."""
+"""`nasbench report`: the page written from a database, and opened in a real headless Chromium
+(Debian's) to check that it draws offline and shows user text as text."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -12,14 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from nasbench.results import store
+from nasbench.arch import arch_hash
 from nasbench.cli import main
 from nasbench.errors import UsageError
-from nasbench.report import _file_stem, _script_json, hypervolume_history, write_report
-from nasbench.spaces import arch_hash
+from nasbench.report import info
+from nasbench.report.page import _file_stem, _script_json, write_report
+from nasbench.results import store
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS_STUDY = "<img src=x onerror=alert(1)>"
@@ -234,6 +240,7 @@ def test_trials_table_sorts_by_clicked_column_and_filters_by_typed_text(comparis
     header.click()
     ascending = [float(v) for v in _column(page, "val acc (%)") if v]
     assert ascending == sorted(ascending) and ascending[0] == 0.0  # the infeasible row
+    assert header.evaluate("th => getComputedStyle(th, '::after').content") == '" \u25b2"'
     header.click()
     descending = [float(v) for v in _column(page, "val acc (%)") if v]
     assert descending == sorted(descending, reverse=True) and descending[0] == 97.5
@@ -251,7 +258,7 @@ def test_trials_table_sorts_by_clicked_column_and_filters_by_typed_text(comparis
 
 
 @pytest.mark.parametrize(
-    "study, expected",
+    "study, expected, n_figures",
     [
         (
             "empty",
@@ -262,34 +269,30 @@ def test_trials_table_sorts_by_clicked_column_and_filters_by_typed_text(comparis
                 "has 0 evaluated architectures",
                 "No results rows in the selected studies",
             ],
+            0,
         ),
         (
             "one",
             [
                 "has 1 evaluated architecture: parallel coordinates and parameter importance "
-                "need at least 2"
+                "need at least 2",
+                "front is that single point",
             ],
+            5,  # what can be drawn is drawn: one point on each front, its history
         ),
     ],
 )
-def test_empty_and_one_trial_studies_say_what_is_missing(browser, url, tmp_path, study, expected):
-    opened = OpenedPage(browser, write_report(url, [study], str(tmp_path / f"{study}.html")))
-    try:
-        assert opened.errors == []
-        missing = opened.missing_text()
-        for text in expected:
-            assert text in missing
-        if study == "one":  # what can be drawn is drawn: one point on each front, its history
-            assert opened.page.locator("div.figure").count() == 5
-            assert "front is that single point" in opened.page.locator("#pareto").inner_text()
-    finally:
-        opened.page.close()
+def test_empty_and_one_trial_studies_say_what_is_missing(url, tmp_path, study, expected, n_figures):
+    text = write_report(url, [study], str(tmp_path / f"{study}.html")).read_text()
+    for sentence in expected:
+        assert sentence in text
+    assert text.count('class="figure"') == text.count('class="figure-data"') == n_figures
 
 
 def test_report_never_imports_torch(url, tmp_path):
     code = (
         "import sys\n"
-        "from nasbench.report import write_report\n"
+        "from nasbench.report.page import write_report\n"
         f"write_report({url!r}, None, {str(tmp_path / 'all.html')!r})\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
@@ -349,8 +352,37 @@ def test_embedded_json_cannot_end_its_script_element():
     assert '"\\u003c/script\\u003e' in text
 
 
-def test_hypervolume_grows_only_when_the_front_improves():
-    accuracy = np.array([50.0, 40.0, 50.0, 100.0])
-    cost = np.array([5.0, 8.0, 2.0, 10.0])
+def test_hypervolume_curve_grows_only_when_the_front_improves():
+    history = pd.DataFrame({"val_acc": [50.0, 40.0, 50.0, 100.0], "macs": [5.0, 8.0, 2.0, 10.0]})
     # ref 10: (50 %, 5) -> 0.5 * 0.5; (40, 8) is dominated; (50, 2) -> 0.5 * 0.8; (100, 10) at ref
-    assert hypervolume_history(accuracy, cost, 10.0).tolist() == [0.25, 0.25, 0.4, 0.4]
+    curve = info.hypervolume_curve(history, "macs", 10.0)
+    assert curve.tolist() == pytest.approx([0.25, 0.25, 0.4, 0.4], abs=1e-12)
+
+
+def test_hypervolume_figure_shares_one_reference_across_studies(url, tmp_path):
+    """The page's curves use 1.1 x the largest MACs of all the studies shown, so a study alone
+    and the same study beside a costlier one get different, comparable values."""
+    alone = _hypervolume_trace(write_report(url, ["one"], str(tmp_path / "a.html")), "one")
+    both = write_report(url, ["one", XSS_STUDY], str(tmp_path / "b.html"))
+    beside = _hypervolume_trace(both, "one")
+    frame = store.load_results(url, ["one", XSS_STUDY])
+    row = frame[frame["study_name"] == "one"].iloc[0]
+    for trace, largest in ((alone, row["macs"]), (beside, frame["macs"].max())):
+        reference = 1.1 * float(largest)
+        expected = row["val_acc"] / 100 * (1 - row["macs"] / reference)
+        assert trace == pytest.approx([expected], rel=1e-6)
+    assert beside[0] > alone[0]
+
+
+def _hypervolume_trace(path: Path, study: str) -> list[float]:
+    """The y values of `study`'s trace in the page's hypervolume figure."""
+    for payload in re.findall(r'class="figure-data"[^>]*>(.*?)</script>', path.read_text()):
+        figure = json.loads(payload)
+        if figure["layout"].get("yaxis", {}).get("title", {}).get("text") != "hypervolume":
+            continue
+        (trace,) = [t for t in figure["data"] if t["name"] == study]
+        y = trace["y"]
+        if isinstance(y, dict):  # plotly's typed array: {"dtype": "f4", "bdata": base64}
+            return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+        return list(y)
+    raise AssertionError(f"no hypervolume figure in {path}")

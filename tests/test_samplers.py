@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,12 +12,17 @@ import optuna
 import pytest
 import torch
 
+from nasbench.errors import UsageError
 from nasbench.evaluation.tabular import macs_of_cell
+from nasbench.measure import count_macs
 from nasbench.results.pareto import hypervolume
 from nasbench.search.compare import compare_figure, compare_samplers
-from nasbench.errors import UsageError
-from nasbench.measure import count_macs
-from nasbench.search.samplers import SAMPLER_NAMES, LocalSearchSampler, default_sampler_name, make_sampler
+from nasbench.search.samplers import (
+    SAMPLER_NAMES,
+    LocalSearchSampler,
+    default_sampler_name,
+    make_sampler,
+)
 from search_spaces import nb201
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -34,18 +38,14 @@ def tiny_objective(trial: optuna.Trial) -> float:
     )
 
 
-def nb201_csv() -> Path:
+@pytest.fixture
+def nb201_csv(shared_data) -> Path:
     """The NAS-Bench-201 table: $NASBENCH_NB201_CSV, else ../shared/data/ beside the repository."""
-    env = os.environ.get("NASBENCH_NB201_CSV")
-    return (
-        Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/nb201_cifar10.csv"
-    )
+    return shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV")
 
 
-needs_table = pytest.mark.skipif(
-    not nb201_csv().is_file(),
-    reason=f"NAS-Bench-201 table absent: {nb201_csv()} (set NASBENCH_NB201_CSV to its path)",
-)
+def cell(trial: optuna.trial.FrozenTrial) -> tuple[int, ...]:
+    return tuple(trial.params[name] for name in TINY.GRID)
 
 
 # ---- the table of samplers ---------------------------------------------------------------------
@@ -59,15 +59,36 @@ def test_every_sampler_runs_trials_on_a_small_categorical_space(name):
     study.optimize(tiny_objective, n_trials=12)
     assert len(study.trials) == 12
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    assert all(t.params["a"] in (0, 1, 2) for t in study.trials)
+    assert all(set(cell(t)) <= {0, 1, 2} for t in study.trials)
+    assert all(t.value == sum(cell(t)) for t in study.trials)
+    assert study.best_value == max(t.value for t in study.trials)
+    # it explores: a sampler stuck on a few cells of the 27 fails here
+    assert len({cell(t) for t in study.trials}) >= 6
+    # the seed fixes the proposals
+    again = optuna.create_study(
+        direction="maximize", sampler=make_sampler(name, seed=0, n_objectives=1, space=TINY)
+    )
+    again.optimize(tiny_objective, n_trials=12)
+    assert [cell(t) for t in again.trials] == [cell(t) for t in study.trials]
 
 
 @pytest.mark.parametrize("name", sorted(set(SAMPLER_NAMES) - {"local", "gp"}))
 def test_multi_objective_samplers_run_two_objectives(name):
+    # maximise the sum, minimise a: the front of the grid is (a, 2, 2) for a = 0, 1, 2
     sampler = make_sampler(name, seed=0, n_objectives=2, space=TINY)
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
-    study.optimize(lambda t: (tiny_objective(t), t.params["a"]), n_trials=4)
-    assert len(study.best_trials) >= 1
+    study.optimize(lambda t: (tiny_objective(t), t.params["a"]), n_trials=8)
+    assert all(t.values == [sum(cell(t)), cell(t)[0]] for t in study.trials)
+
+    def dominated(t: optuna.trial.FrozenTrial) -> bool:
+        return any(
+            o.values[0] >= t.values[0] and o.values[1] <= t.values[1] and o.values != t.values
+            for o in study.trials
+        )
+
+    front = sorted(t.number for t in study.trials if not dominated(t))
+    assert sorted(t.number for t in study.best_trials) == front
+    assert len({cell(t) for t in study.trials}) >= 4
 
 
 def test_unknown_sampler_name_lists_the_valid_names():
@@ -173,11 +194,10 @@ def test_local_search_continues_a_study_it_did_not_start():
     assert any(sum(x != y for x, y in zip(cell, old, strict=True)) == 1 for old in seen)
 
 
-@needs_table
-def test_local_search_beats_random_search_on_nas_bench_201():
+def test_local_search_beats_random_search_on_nas_bench_201(nb201_csv):
     # 5 seeds x 60 trials: measured 94.34 (local) vs 93.61 (random); over 60 simulated groups of 5
     # seeds the gap was 0.51 in the median and above 0.13 in 95 % of them
-    summary = compare_samplers("nb201", nb201_csv(), ["random", "local"], trials=60, seeds=5)
+    summary = compare_samplers("nb201", nb201_csv, ["random", "local"], trials=60, seeds=5)
     final = summary[summary["trial"] == 60].set_index("sampler")["test_acc_mean"]
     assert final["local"] > final["random"] + 0.1, final.to_dict()
 
@@ -185,9 +205,8 @@ def test_local_search_beats_random_search_on_nas_bench_201():
 # ---- compare-samplers ----------------------------------------------------------------------------
 
 
-@needs_table
-def test_compare_reports_every_trial_count_of_every_sampler_as_a_curve_and_a_figure():
-    summary = compare_samplers("nb201", nb201_csv(), ["tpe", "random"], trials=15, seeds=2)
+def test_compare_reports_every_trial_count_of_every_sampler_as_a_curve_and_a_figure(nb201_csv):
+    summary = compare_samplers("nb201", nb201_csv, ["tpe", "random"], trials=15, seeds=2)
     assert list(summary["sampler"].unique()) == ["tpe", "random"]
     assert summary.groupby("sampler")["trial"].apply(list).to_dict() == {
         "random": list(range(1, 16)), "tpe": list(range(1, 16))
@@ -201,9 +220,8 @@ def test_compare_reports_every_trial_count_of_every_sampler_as_a_curve_and_a_fig
     assert {trace.legendgroup for trace in figure.data} == {"tpe", "random"}
 
 
-@needs_table
-def test_compare_with_macs_adds_a_hypervolume_that_never_decreases():
-    summary = compare_samplers("nb201", nb201_csv(), ["random"], trials=8, seeds=1,
+def test_compare_with_macs_adds_a_hypervolume_that_never_decreases(nb201_csv):
+    summary = compare_samplers("nb201", nb201_csv, ["random"], trials=8, seeds=1,
                                objectives=["acc", "macs"])  # fmt: skip
     assert summary["hypervolume_mean"].is_monotonic_increasing
     assert 0 < summary["hypervolume_mean"].iloc[-1] < 1

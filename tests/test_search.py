@@ -147,10 +147,12 @@ def test_an_arch_already_evaluated_is_reused_not_trained_again(tmp_path):
     assert len(trained) == rows["arch_hash"].nunique() <= 3  # the toy space has 3 archs
     assert len(reused) == 8 - len(trained)
     for _, row in reused.iterrows():
-        original = trained[trained["trial_number"] == row["reused_from"]].iloc[0]
+        (original,) = [r for _, r in rows.iterrows() if r["id"] == row["reused_from"]]
+        assert original["status"] == "complete" and original["study_name"] == row["study_name"]
         assert row["arch_hash"] == original["arch_hash"]
         assert row["val_acc"] == original["val_acc"]
         assert row["train_s"] == 0.0
+        assert f"row {original['id']} " in row["error"]
         assert f"trial {original['trial_number']}" in row["error"]
 
 
@@ -233,6 +235,8 @@ def test_config_file_gives_settings_and_flags_win(tmp_path):
         (["--space", "fixture_spaces.toy", "--trials", "0"], "--trials: must be at least 1"),
         (["--space", "fixture_spaces.toy", "--objectives", "acc,flops"], "unknown objective"),
         (["--space", "fixture_spaces.toy", "--bogus-flag"], "unrecognized arguments"),
+        (["--space", "fixture_spaces.toy", "--study-name", ""], "study name must not be empty"),
+        (["--space", "fixture_spaces.toy", "--study-name", "  "], "study name must not be empty"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, args, message):
@@ -395,8 +399,9 @@ def test_front_entrants_are_trained_with_more_seeds_and_scored_by_their_mean(tmp
         assert not joins_front(tuple(trials[number].values), earlier, directions)
     # so the Pareto front holds means only, and a reused result carries its runs along
     assert all(rows.loc[t.number, "train_runs"] == 3 for t in study.best_trials)
+    by_id = rows.set_index("id")
     for _, row in rows[rows["status"] == "reused"].iterrows():
-        original = rows.loc[row["reused_from"]]
+        original = by_id.loc[row["reused_from"]]
         assert row["train_runs"] == original["train_runs"]
         np.testing.assert_equal(row["val_acc_std"], original["val_acc_std"])  # NaN == NaN here
 
@@ -409,7 +414,7 @@ def test_front_entrants_are_trained_with_more_seeds_and_scored_by_their_mean(tmp
     for run in range(3):
         seed = trial_seed(1, int(number), run)
         model = build_for(space, confirmed.loc[number, "arch"], data, seed=seed)
-        retrained.append(train_proxy(model, data, recipe, device="cpu", seed=seed)["val_acc"])
+        retrained.append(train_proxy(model, data, recipe, device="cpu", seed=seed)[0]["val_acc"])
     assert retrained == pytest.approx(trials[number].user_attrs["val_acc_runs"])
 
 

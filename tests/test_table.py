@@ -9,17 +9,14 @@ import random
 import pandas as pd
 import pytest
 
-from nasbench.results import store
+from nasbench.arch import arch_hash, arch_summaries, flatten_arch
 from nasbench.cli import main
+from nasbench.commands.table import run_table
 from nasbench.errors import UsageError
-from nasbench.spaces import arch_hash, flatten_arch
-from nasbench.tables import (
-    FORMATS,
-    arch_summaries,
-    pareto_mask,
-    results_table,
-    run_table,
-)
+from nasbench.results import store
+from nasbench.results.formats import FORMATS
+from nasbench.results.pareto import pareto_mask
+from nasbench.results.table import results_table
 
 
 def _arch(rng: random.Random) -> dict:
@@ -107,19 +104,15 @@ def test_every_format_parses_with_one_row_per_architecture(capsys, url, output_f
     if output_format == "json":
         records = json.loads(text)
         assert len(records) == n_rows
-        assert set(records[0]) == {
-            "study",
-            "name",
-            "arch",
-            "params (M)",
-            "MACs (M)",
-            "latency (ms)",
-            "val acc (%)",
-        }
+        assert list(records[0]) == [
+            "study_name", "name", "arch", "params", "macs", "latency_ms", "val_acc",
+            "val_acc_std", "train_runs", "test_acc",
+        ]  # fmt: skip
     elif output_format == "csv":
         frame = pd.read_csv(io.StringIO(text))
         assert len(frame) == n_rows
-        assert frame["val acc (%)"].between(70, 99).all()
+        assert frame["val_acc"].between(70, 99).all()
+        assert frame["macs"].dtype == "int64"  # exact counts, not millions rounded
     elif output_format == "md":
         lines = text.strip().splitlines()
         assert len(lines) == n_rows + 2
@@ -137,11 +130,28 @@ def test_reused_rows_are_not_repeated_and_failed_rows_are_left_out(capsys, url):
     names = [r["name"] for r in records]
     assert "trial 0" in names and "trial 25" not in names  # trial 25 reused trial 0's result
     assert "trial 3" not in names  # failed: no accuracy to print
-    assert len(set(r["arch"] for r in records)) == len(records)
+    assert len(set(json.dumps(r["arch"], sort_keys=True) for r in records)) == len(records)
+
+
+def test_machine_formats_carry_exact_values_and_human_formats_rounded_labels(capsys, url):
+    stored = store.load_results(url, ["resnet_digits"])
+    stored = stored[stored["status"] == "complete"].set_index("name")
+    for record in _records(capsys, url, study_names=["resnet_digits"]):
+        row = stored.loc[record["name"]]
+        assert record["macs"] == int(row["macs"]) and isinstance(record["macs"], int)
+        assert record["params"] == int(row["params"])
+        assert record["val_acc"] == float(row["val_acc"])  # every digit, not 2 decimals
+        assert record["arch"] == row["arch"]
+    csv = pd.read_csv(io.StringIO(_output(capsys, url, output_format="csv")))
+    assert json.loads(csv["arch"].iloc[0]) in [r for r in store.load_results(url)["arch"]]
+    text = _output(capsys, url, output_format="md", study_names=["resnet_digits"])
+    header = text.splitlines()[0]
+    assert "MACs (M)" in header and "val acc (%)" in header and "macs" not in header
+    assert "557.00" in text  # the reference model's 557,000,000 MACs, in millions
 
 
 def _dominates(a: dict, b: dict) -> bool:
-    acc_a, acc_b, macs_a, macs_b = a["val acc (%)"], b["val acc (%)"], a["MACs (M)"], b["MACs (M)"]
+    acc_a, acc_b, macs_a, macs_b = a["val_acc"], b["val_acc"], a["macs"], b["macs"]
     return acc_a >= acc_b and macs_a <= macs_b and (acc_a > acc_b or macs_a < macs_b)
 
 
@@ -150,8 +160,8 @@ def test_pareto_rows_are_non_dominated_and_dominate_the_rest(capsys, url):
     everything = _records(capsys, url)
     assert 0 < len(front) < len(everything)
     for study in ("mobilenet_digits", "resnet_digits"):
-        kept = [r for r in front if r["study"] == study]
-        rest = [r for r in everything if r["study"] == study and r not in kept]
+        kept = [r for r in front if r["study_name"] == study]
+        rest = [r for r in everything if r["study_name"] == study and r not in kept]
         assert kept
         for a in kept:
             assert not any(_dominates(b, a) for b in kept)
@@ -160,16 +170,16 @@ def test_pareto_rows_are_non_dominated_and_dominate_the_rest(capsys, url):
 
 
 def test_sort_orders_costs_ascending_and_accuracy_best_first(capsys, url):
-    by_macs = [r["MACs (M)"] for r in _records(capsys, url, sort="macs")]
+    by_macs = [r["macs"] for r in _records(capsys, url, sort="macs")]
     assert by_macs == sorted(by_macs)
-    by_acc = [r["val acc (%)"] for r in _records(capsys, url, sort="val_acc")]
+    by_acc = [r["val_acc"] for r in _records(capsys, url, sort="val_acc")]
     assert by_acc == sorted(by_acc, reverse=True)
-    by_header = [r["latency (ms)"] for r in _records(capsys, url, sort="latency (ms)")]
+    by_header = [r["latency_ms"] for r in _records(capsys, url, sort="latency (ms)")]
     assert by_header == sorted(by_header)
 
 
 def test_unknown_sort_column_is_a_usage_error_listing_the_valid_ones(capsys, url):
-    with pytest.raises(UsageError, match="unknown sort column 'flops'; valid: study, name, arch"):
+    with pytest.raises(UsageError, match="unknown sort column 'flops'; valid: study_name, name, params"):
         run_table(url, None, pareto=False, sort="flops", output_format="md")
     assert main(["table", "--storage", url, "--sort", "flops"]) == 2
     err = capsys.readouterr().err
@@ -190,7 +200,7 @@ def test_missing_database_is_a_usage_error(tmp_path):
 def test_table_reads_a_postgresql_database(postgres_db_url, capsys):
     _write_study(postgres_db_url, "pg_study", 5, seed=3)
     records = _records(capsys, postgres_db_url, pareto=True)
-    assert records and {r["study"] for r in records} == {"pg_study"}
+    assert records and {r["study_name"] for r in records} == {"pg_study"}
 
 
 def test_pareto_mask_keeps_duplicates_and_drops_equal_accuracy_at_higher_cost():
@@ -232,5 +242,11 @@ def test_accuracies_averaged_over_several_trainings_show_their_spread_and_count(
              "val_acc_std": std, "train_runs": runs, "macs": 10**6 * (number + 1)},
         )  # fmt: skip
     records = _records(capsys, url)
-    assert [(r["val acc std"], r["runs"]) for r in records] == [(0.8, 3), (None, 1)]
-    # (with no mean anywhere the two columns stay out: see the JSON keys checked above)
+    assert [(r["val_acc_std"], r["train_runs"]) for r in records] == [(0.8, 3), (None, 1)]
+    header = _output(capsys, url, output_format="table").splitlines()[0]
+    assert "val acc std" in header and "runs" in header
+
+
+def test_human_formats_leave_out_the_spread_when_every_accuracy_is_one_training(capsys, url):
+    header = _output(capsys, url, output_format="table").splitlines()[0]
+    assert "val acc (%)" in header and "std" not in header and "runs" not in header

@@ -14,6 +14,7 @@ from nasbench.train import (
     ConfigError,
     TrainConfig,
     TrainingDiverged,
+    _mixer,
     _optimizer,
     _scheduler,
     default_train_config,
@@ -147,7 +148,6 @@ def test_on_epoch_sees_every_epoch_and_can_stop_training(synthetic):
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"augment": "none"},
         {"augment": "flip_crop", "hflip": True},
         {"augment": "trivialaugment"},
         {"augment": "randaugment", "hflip": True},
@@ -155,16 +155,229 @@ def test_on_epoch_sees_every_epoch_and_can_stop_training(synthetic):
         {"mixup": 0.2},
         {"cutmix": 1.0},
         {"mixup": 0.2, "cutmix": 1.0},
-        {"ema": True, "ema_decay": 0.9},
-        {"grad_clip": 1.0, "channels_last": False},
+        {"grad_clip": 0.01},
         {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.05},
     ],
 )
-def test_every_recipe_option_trains(synthetic, overrides):
-    config = default_train_config("synthetic", {"epochs": 1, **overrides})
-    result = train(small_cnn(3, 4), synthetic, config, seed=0, test=True)
+def test_every_recipe_option_changes_what_is_trained(synthetic, overrides):
+    # against the plain recipe with the same seed: the option reaches the training loop
+    plain = small_cnn(3, 4)
+    train(plain, synthetic, default_train_config("synthetic", {"epochs": 1, "augment": "none"}))
+    model = small_cnn(3, 4)
+    config = default_train_config("synthetic", {"epochs": 1, "augment": "none", **overrides})
+    result = train(model, synthetic, config, seed=0, test=True)
     assert 0.0 <= result["val_acc"] <= 100.0 and 0.0 <= result["test_acc"] <= 100.0
     assert math.isfinite(result["train_loss"])
+    assert not torch.equal(model[0].weight, plain[0].weight)
+
+
+# ---- augmentation: what the model is fed --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def few_digits():
+    """A tenth of digits' training images (107): three steps of 32 per epoch."""
+    return load_dataset("digits", train_fraction=0.1)
+
+
+def first_training_batch(data, seed: int = 0, **overrides) -> torch.Tensor:
+    """The first batch the model is trained on, back in uint8 units (float, unrounded)."""
+    batches = []
+    model = small_cnn(data.in_channels, data.num_classes)
+
+    def record(module, args):
+        if module.training and not batches:
+            batches.append(args[0].detach().clone())
+
+    model[0].register_forward_pre_hook(record)
+    config = default_train_config(
+        "digits", {"epochs": 1, "batch_size": 32, "bn_recalibration": 0, **overrides}
+    )
+    train(model, data, config, seed=seed)
+    shape = (1, data.in_channels, 1, 1)
+    mean = torch.tensor(data.mean).view(shape) * 255.0
+    std = torch.tensor(data.std).view(shape) * 255.0
+    return batches[0] * std + mean
+
+
+def as_uint8(x: torch.Tensor) -> torch.Tensor:
+    assert torch.allclose(x, x.round(), atol=1e-3), "not whole uint8 values"
+    return x.round().to(torch.uint8)
+
+
+def test_without_augmentation_the_model_sees_training_images_unchanged(few_digits):
+    batch = as_uint8(first_training_batch(few_digits, augment="none"))
+    assert len(batch) == 32
+    for image in batch:
+        assert (few_digits.train_x == image).all(dim=(1, 2, 3)).any()
+    # flip_crop without flips and without padding does nothing either
+    same = first_training_batch(few_digits, augment="flip_crop", hflip=False, crop_padding=0.0)
+    assert torch.equal(as_uint8(same), batch)
+
+
+def test_flips_mirror_about_half_of_the_images_of_a_batch(few_digits):
+    plain = as_uint8(first_training_batch(few_digits, augment="none"))
+    flipped = as_uint8(
+        first_training_batch(few_digits, augment="flip_crop", hflip=True, crop_padding=0.0)
+    )
+    mirrored = [
+        not torch.equal(f, p) and torch.equal(f, p.flip(-1))
+        for f, p in zip(flipped, plain, strict=True)
+    ]
+    kept = [torch.equal(f, p) for f, p in zip(flipped, plain, strict=True)]
+    assert all(m or k for m, k in zip(mirrored, kept, strict=True))
+    assert 8 <= sum(mirrored) <= 24
+
+
+def test_random_crops_shift_images_within_the_zero_padding(few_digits):
+    plain = as_uint8(first_training_batch(few_digits, augment="none"))
+    cropped = as_uint8(first_training_batch(few_digits, augment="flip_crop", hflip=False))
+    # crop_padding 0.125 of 8 pixels: one pixel of zeros on each side, then an 8x8 window
+    padded = torch.nn.functional.pad(plain, (1, 1, 1, 1))
+    offsets = []
+    for image, source in zip(cropped, padded, strict=True):
+        found = [(dy, dx) for dy in range(3) for dx in range(3)
+                 if torch.equal(image, source[:, dy : dy + 8, dx : dx + 8])]  # fmt: skip
+        assert found, "each image is a window of its own padded image"
+        offsets.append(found)
+    assert sum((1, 1) not in found for found in offsets) >= 8  # shifted, not just the original
+    assert len({found[0] for found in offsets}) >= 4  # a draw per image, not one per batch
+
+
+@pytest.mark.parametrize("augment", ["trivialaugment", "randaugment"])
+def test_augment_policies_change_the_images(few_digits, augment):
+    plain = as_uint8(first_training_batch(few_digits, augment="none"))
+    changed = as_uint8(
+        first_training_batch(few_digits, augment=augment, hflip=False, crop_padding=0.0)
+    )
+    differs = [not torch.equal(c, p) for c, p in zip(changed, plain, strict=True)]
+    assert sum(differs) >= 8
+
+
+def test_random_erasing_blanks_a_region_of_the_chosen_images(few_digits):
+    plain = as_uint8(first_training_batch(few_digits, augment="none"))
+    erased = as_uint8(first_training_batch(few_digits, augment="none", random_erasing=1.0))
+    # pixels either unchanged or set to 0; most images lose some ink
+    assert ((erased == plain) | (erased == 0)).all()
+    assert sum(not torch.equal(e, p) for e, p in zip(erased, plain, strict=True)) >= 16
+    assert erased.sum() < plain.sum()
+
+
+def test_mixup_feeds_convex_mixtures_of_each_image_with_its_neighbour(few_digits):
+    plain = first_training_batch(few_digits, augment="none")
+    mixed = first_training_batch(few_digits, augment="none", mixup=1.0)
+    neighbour = plain.roll(1, dims=0)
+    # one mixing weight for the batch: mixed = lam * plain + (1 - lam) * neighbour
+    direction = plain - neighbour
+    lam = float(((mixed - neighbour) * direction).sum() / (direction * direction).sum())
+    assert 0.05 < lam < 0.95
+    assert torch.allclose(mixed, lam * plain + (1 - lam) * neighbour, atol=1e-3)
+
+
+def test_cutmix_pastes_one_box_of_the_neighbour_into_every_image(few_digits):
+    plain = first_training_batch(few_digits, augment="none")
+    cut = first_training_batch(few_digits, augment="none", cutmix=1.0)
+    neighbour = plain.roll(1, dims=0)
+    from_neighbour = torch.isclose(cut, neighbour, atol=1e-3)
+    from_self = torch.isclose(cut, plain, atol=1e-3)
+    assert (from_neighbour | from_self).all()
+    pasted = (from_neighbour & ~from_self).any(dim=0)  # positions taken from the neighbour
+    assert pasted.any() and not pasted.all()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "box"),
+    [({"mixup": 0.4}, False), ({"cutmix": 1.0}, True)],
+    ids=["mixup", "cutmix"],
+)
+def test_mixed_images_carry_mixed_labels_in_the_same_proportion(synthetic, overrides, box):
+    # synthetic images are noisy everywhere: each pixel tells which image it came from
+    mix = _mixer(TrainConfig(**overrides), synthetic.num_classes)
+    torch.manual_seed(1)
+    x, y = synthetic.normalize(synthetic.train_x[:16]), synthetic.train_y[:16]
+    mixed, target = mix(x, y)
+    neighbour_x, neighbour_y = x.roll(1, dims=0), y.roll(1, dims=0)
+    if box:  # the share of pixels kept from the image itself
+        lam = float(torch.isclose(mixed, x).all(dim=(0, 1)).float().mean())
+    else:
+        direction = x - neighbour_x
+        lam = float(((mixed - neighbour_x) * direction).sum() / (direction * direction).sum())
+    assert 0.0 < lam < 1.0
+    one_hot = torch.nn.functional.one_hot
+    expected = lam * one_hot(y, 4) + (1 - lam) * one_hot(neighbour_y, 4)
+    assert torch.allclose(target, expected.float(), atol=1e-5)
+    assert torch.allclose(target.sum(dim=1), torch.ones(16))
+    assert (y != neighbour_y).all() and ((target > 0).sum(dim=1) == 2).all()
+
+
+def test_mixup_with_cutmix_uses_one_of_the_two_per_batch(synthetic):
+    mix = _mixer(TrainConfig(mixup=1.0, cutmix=1.0), synthetic.num_classes)
+    torch.manual_seed(2)
+    x, y = synthetic.normalize(synthetic.train_x[:16]), synthetic.train_y[:16]
+    kinds = []
+    for _ in range(12):
+        mixed, _ = mix(x, y)
+        # cutmix leaves some pixels exactly as they were; mixup blends every pixel
+        kinds.append("cutmix" if torch.isclose(mixed, x).all(dim=(0, 1)).any() else "mixup")
+    assert set(kinds) == {"mixup", "cutmix"}
+
+
+def test_no_mixing_without_mixup_or_cutmix():
+    assert _mixer(TrainConfig(), 10) is None
+
+
+# ---- EMA ------------------------------------------------------------------------------------------
+
+
+def ema_run(data, **overrides):
+    """Train a linear classifier; return the weights after each step, and the evaluated weights."""
+    torch.manual_seed(0)
+    linear = nn.Linear(data.in_channels * 64, data.num_classes)
+    model = nn.Sequential(nn.Flatten(), linear)
+    steps, evaluated = [], []
+
+    def record(module, args):
+        weights = (module.weight.detach().clone(), module.bias.detach().clone())
+        if module is linear and module.training:
+            steps.append(weights)  # the weights before this step: after the previous one
+        elif not module.training:
+            evaluated.append((module is linear, *weights))
+
+    linear.register_forward_pre_hook(record)  # the EMA's copy of the model has it too
+    config = default_train_config(
+        "digits", {"epochs": 1, "batch_size": 32, "warmup_epochs": 0.0, **overrides}
+    )
+    train(model, data, config, seed=0)
+    after_steps = [*steps[1:], (linear.weight.detach(), linear.bias.detach())]
+    return after_steps, evaluated
+
+
+def test_ema_evaluates_an_exponential_average_of_the_weights_after_each_step(few_digits):
+    after_steps, evaluated = ema_run(few_digits, ema=True, ema_decay=0.5)
+    assert len(after_steps) == 3  # 107 images, batches of 32
+    (is_raw, weight, bias), *_ = evaluated
+    assert not is_raw  # the copy holding the average is evaluated, not the model
+    # torch's AveragedModel starts from the weights after the first step
+    expected_w, expected_b = after_steps[0]
+    for w, b in after_steps[1:]:
+        expected_w = 0.5 * expected_w + 0.5 * w
+        expected_b = 0.5 * expected_b + 0.5 * b
+    assert torch.allclose(weight, expected_w, atol=1e-6)
+    assert torch.allclose(bias, expected_b, atol=1e-6)
+    final_w, _ = after_steps[-1]
+    assert not torch.allclose(weight, final_w, atol=1e-4)  # differs from the raw weights
+
+
+def test_without_ema_the_trained_weights_are_evaluated(few_digits):
+    after_steps, evaluated = ema_run(few_digits)
+    (is_raw, weight, _), *_ = evaluated
+    assert is_raw and torch.equal(weight, after_steps[-1][0])
+
+
+def test_ema_does_not_change_the_training_itself(few_digits):
+    with_ema, _ = ema_run(few_digits, ema=True, ema_decay=0.5)
+    without, _ = ema_run(few_digits)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(with_ema, without, strict=True))
 
 
 def test_ema_model_is_what_gets_evaluated(synthetic):
@@ -287,7 +500,7 @@ def test_batch_larger_than_the_training_set_uses_the_whole_set(synthetic):
     assert train(small_cnn(3, 4), synthetic, config)["batch_size"] == 256
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.gpu
 def test_training_on_cuda_with_bf16_autocast(synthetic):
     config = default_train_config("synthetic", {"augment": "trivialaugment", "ema": True})
     result = train(small_cnn(3, 4), synthetic, config, device="cuda", seed=0, test=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nasbench.report.build import write_report
+from nasbench.report.page import write_report
 
 
 def run_report(url: str, study_names: list[str] | None = None, output: str | None = None) -> int:

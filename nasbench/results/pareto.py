@@ -19,6 +19,8 @@ import numpy as np
 # Optuna's WFG algorithm; optuna 5 has no public name for it (pinned by tests/test_pareto.py)
 from optuna._hypervolume import compute_hypervolume
 
+from nasbench.config import directions
+
 ACCURACY_IDEAL = 100.0  # percent
 
 
@@ -26,6 +28,16 @@ def _minimised(points: Sequence[Sequence[float]], directions: Sequence[str]) -> 
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
     values = np.asarray(points, dtype=float).reshape(-1, len(directions))
     return values * signs
+
+
+def _beaten(point: np.ndarray, others: np.ndarray, *, ties: bool) -> bool:
+    """Whether a row of `others` (minimised) dominates `point`, or with `ties` equals it too."""
+    if not len(others):
+        return False
+    no_worse = (others <= point).all(axis=1)
+    if ties:
+        return bool(no_worse.any())
+    return bool((no_worse & (others < point).any(axis=1)).any())
 
 
 def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:
@@ -37,17 +49,12 @@ def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) 
     values = _minimised(points, directions)
     mask = np.zeros(len(values), dtype=bool)
     finite = np.flatnonzero(~np.isnan(values).any(axis=1))
-    if not len(finite):
-        return mask
     rows = values[finite]
-    order = np.lexsort(rows.T[::-1])
     front = np.empty((0, values.shape[1]))
-    for i in order:
-        point = rows[i]
-        if len(front) and ((front <= point).all(axis=1) & (front < point).any(axis=1)).any():
-            continue
-        mask[finite[i]] = True
-        front = np.vstack([front, point])
+    for i in np.lexsort(rows.T[::-1]) if len(rows) else ():
+        if not _beaten(rows[i], front, ties=False):
+            mask[finite[i]] = True
+            front = np.vstack([front, rows[i]])
     return mask
 
 
@@ -62,15 +69,13 @@ def joins_front(
 ) -> bool:
     """Whether `point` would add to the front of `others`: nothing dominates it and it is no
     duplicate of one of them (a tie adds nothing). With one objective: better than the best."""
-    values = np.asarray(others, dtype=float).reshape(-1, len(directions))
-    if (values == np.asarray(point, dtype=float)).all(axis=1).any():
-        return False
-    return bool(non_dominated(np.vstack([values, [point]]), directions)[-1])
+    mine = _minimised([point], directions)[0]
+    return not np.isnan(mine).any() and not _beaten(mine, _minimised(others, directions), ties=True)
 
 
 def pareto_mask(accuracy: Sequence[float], cost: Sequence[float]) -> np.ndarray:
     """The front of accuracy (maximised) against one cost (minimised)."""
-    return non_dominated(np.column_stack([accuracy, cost]), ["maximize", "minimize"])
+    return non_dominated(np.column_stack([accuracy, cost]), directions(["acc", "macs"]))
 
 
 def normalised_losses(
@@ -100,14 +105,15 @@ def hypervolume_history(
 ) -> np.ndarray:
     """The hypervolume after each point, in order. It changes only when a point joins the front,
     so it is recomputed only then (a report of 10,000 trials stays fast)."""
-    values = np.asarray(points, dtype=float).reshape(-1, len(directions))
+    values = _minimised(points, directions)
+    signs = _minimised(np.ones((1, len(directions))), directions)[0]
     out = np.zeros(len(values))
-    front = np.empty((0, len(directions)))
+    front = np.empty((0, len(directions)))  # minimised
     volume = 0.0
     for i, point in enumerate(values):
-        if not np.isnan(point).any() and joins_front(point, front, directions):
-            front = np.vstack([front, point])
-            front = front[non_dominated(front, directions)]
-            volume = hypervolume(front, directions, reference)
+        if not np.isnan(point).any() and not _beaten(point, front, ties=True):
+            dominated = (point <= front).all(axis=1)  # nothing equals it, so these are worse
+            front = np.vstack([front[~dominated], point])
+            volume = hypervolume(front * signs, directions, reference)
         out[i] = volume
     return out

@@ -47,7 +47,7 @@ MAX_GRID_SIZE = 1_000_000
 
 # Optuna 5 samples each parameter on its own (independent TPE) when there are several objectives,
 # from benchmarks on continuous test functions. On the default search (mobilenet, 38 categorical
-# parameters, acc and MACs, 200 trials, seeds 0 and 1; issue 3 note) independent TPE proposed an
+# parameters, acc and MACs, 200 trials, seeds 0 and 1) independent TPE proposed an
 # arch already evaluated 47 and 86 times, multivariate TPE 1 and 2 times; multivariate's fronts
 # spanned 5.7x and 3.7x of MACs against 1.5x and 2.7x, at equal or better best accuracy, and with
 # 0.18-0.20 s of harness overhead per trial against 0.23-0.30 s.

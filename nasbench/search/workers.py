@@ -33,7 +33,7 @@ from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
 from nasbench.search.study import prepare_search
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-# exit statuses of a worker that stopped cleanly on a signal (nasbench.signals.exit_status)
+# exit statuses of a worker that stopped cleanly on a signal (nasbench.search.signals.exit_status)
 STOPPED_BY_SIGNAL = {128 + signal.SIGINT: "SIGINT", 128 + signal.SIGTERM: "SIGTERM"}
 MAX_RESTARTS_PER_WORKER = 50
 

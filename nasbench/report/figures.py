@@ -1,0 +1,250 @@
+"""The report's plotly figures, drawn from the plain data of nasbench.report.info."""
+
+from __future__ import annotations
+
+from html import escape as esc
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from nasbench.report.info import is_number, labels, value_order
+from nasbench.report.load import Study
+from nasbench.results.pareto import pareto_mask
+from nasbench.results.vocabulary import COSTS, Cost
+
+COLORS = qualitative.Plotly
+BASELINE_COLOR = "#222222"
+
+# Trace names, legend groups and axis labels are plotly pseudo-HTML: user text in them is escaped.
+# Hover text is not set here: a trace's meta.hover_rows lists the rows whose text (stored once in
+# the page) the page's script fills in.
+
+
+def study_colors(studies: list[Study]) -> dict[str, str]:
+    """One colour per study, the same in every figure and in the overview table."""
+    return {s.name: COLORS[i % len(COLORS)] for i, s in enumerate(studies)}
+
+
+def _layout(height: int = 460) -> dict[str, Any]:
+    return dict(
+        template="plotly_white",
+        height=height,
+        margin=dict(l=60, r=20, t=30, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        hovermode="closest",
+    )
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """The smallest array type that holds the values exactly (base64 in the page: size matters)."""
+    if np.isfinite(values).all() and (values == np.round(values)).all():
+        for dtype in (np.int8, np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if values.min() >= info.min and values.max() <= info.max:
+                return values.astype(dtype)
+    return values.astype(np.float32)
+
+
+def pareto_figure(
+    studies: list[Study], usable: pd.DataFrame, cost: Cost, colors: dict[str, str]
+) -> go.Figure | None:
+    """Accuracy against one cost: each study's searched archs and front, and the reference
+    models; `usable` are the evaluated rows with both values. None when there is nothing to draw."""
+    fig = go.Figure()
+    many = len(usable) > 500
+    for s in studies:
+        rows = usable[(usable["study_name"] == s.name) & (usable["source"] == "search")]
+        if not len(rows):
+            continue
+        x = rows[cost.column].astype(float).to_numpy() * cost.scale
+        y = rows["val_acc"].astype(float).to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=x.astype(np.float32),
+                y=y.astype(np.float32),
+                mode="markers",
+                name=esc(s.name),
+                legendgroup=esc(s.name),
+                marker=dict(color=colors[s.name], size=6, opacity=0.45 if many else 0.8),
+                hoverinfo="text",
+                meta={"hover_rows": rows.index.tolist()},
+            )
+        )
+        front = np.flatnonzero(pareto_mask(y, x))
+        front = front[np.argsort(x[front], kind="stable")]
+        fig.add_trace(
+            go.Scatter(
+                x=x[front],
+                y=y[front],
+                mode="lines+markers",
+                line_shape="hv",
+                name=f"{esc(s.name)} front",
+                legendgroup=esc(s.name),
+                line=dict(color=colors[s.name], width=2),
+                marker=dict(color=colors[s.name], size=9, line=dict(color="white", width=1)),
+                hoverinfo="text",
+                meta={"hover_rows": rows.index[front].tolist()},
+            )
+        )
+    baselines = usable[usable["source"] == "baseline"]
+    if len(baselines):
+        fig.add_trace(
+            go.Scatter(
+                x=baselines[cost.column].astype(float).to_numpy() * cost.scale,
+                y=baselines["val_acc"].astype(float).to_numpy(),
+                mode="markers+text",
+                name="reference models",
+                text=[esc(label) for label in labels(baselines)],
+                textposition="top center",
+                textfont=dict(size=11, color=BASELINE_COLOR),
+                marker=dict(symbol="diamond", size=11, color=BASELINE_COLOR),
+                hoverinfo="text",
+                meta={"hover_rows": baselines.index.tolist()},
+            )
+        )
+    if not fig.data:
+        return None
+    fig.update_layout(
+        xaxis=dict(type="log", title=cost.label),
+        yaxis=dict(title="val accuracy (%)"),
+        **_layout(),
+    )
+    return fig
+
+
+def best_accuracy_figure(
+    studies: list[Study], histories: dict[str, pd.DataFrame], colors: dict[str, str]
+) -> go.Figure:
+    """Each study's trials' accuracy in trial order, and the best so far."""
+    fig = go.Figure()
+    for s in studies:
+        rows = histories[s.name]
+        if not len(rows):
+            continue
+        x = rows["trial_number"].astype(float).to_numpy()
+        y = rows["val_acc"].astype(float).to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=x.astype(np.float32),
+                y=y.astype(np.float32),
+                mode="markers",
+                name=f"{esc(s.name)} trials",
+                legendgroup=esc(s.name),
+                marker=dict(color=colors[s.name], size=4, opacity=0.3),
+                hovertemplate="trial %{x}: %{y:.2f} %<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x.astype(np.float32),
+                y=np.maximum.accumulate(y).astype(np.float32),
+                mode="lines",
+                line_shape="hv",
+                name=f"{esc(s.name)} best",
+                legendgroup=esc(s.name),
+                line=dict(color=colors[s.name], width=2),
+                hovertemplate="after trial %{x}: best %{y:.2f} %<extra></extra>",
+            )
+        )
+    fig.update_layout(xaxis_title="trial", yaxis_title="val accuracy (%)", **_layout(380))
+    return fig
+
+
+def hypervolume_figure(
+    studies: list[Study],
+    histories: dict[str, pd.DataFrame],
+    curves: dict[str, np.ndarray],
+    colors: dict[str, str],
+) -> go.Figure:
+    """Each study's hypervolume curve (`curves`, one value per row of its history) by trial."""
+    fig = go.Figure()
+    for s in studies:
+        if s.name not in curves:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=histories[s.name]["trial_number"].astype(float).to_numpy(np.float32),
+                y=curves[s.name].astype(np.float32),
+                mode="lines",
+                line_shape="hv",
+                name=esc(s.name),
+                line=dict(color=colors[s.name], width=2),
+                hovertemplate="after trial %{x}: %{y:.4f}<extra>" + esc(s.name) + "</extra>",
+            )
+        )
+    fig.update_layout(xaxis_title="trial", yaxis_title="hypervolume", **_layout(380))
+    return fig
+
+
+def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
+    """Parallel coordinates: one line per arch (row), one axis per varying parameter, then MACs
+    and accuracy, coloured by accuracy."""
+    dims = []
+    for column in flat.columns:
+        values = flat[column]
+        distinct = list(pd.unique(values.dropna()))
+        if is_number(distinct):
+            dim = dict(label=esc(column), values=_compact(values.astype(float).to_numpy()))
+            if len(distinct) <= 10:
+                dim["tickvals"] = sorted(distinct)
+        else:
+            categories = sorted(distinct, key=value_order)
+            codes = values.map({v: i for i, v in enumerate(categories)})
+            dim = dict(
+                label=esc(column),
+                values=_compact(codes.astype(float).to_numpy()),
+                tickvals=list(range(len(categories))),
+                # parcoords tick text is plain SVG text (no pseudo-HTML): not escaped
+                ticktext=[str(v) for v in categories],
+            )
+        dims.append(dim)
+    macs = COSTS[0]
+    cost = rows[macs.column].astype(float)
+    if cost.notna().all():
+        dims.append(dict(label=macs.label, values=(cost * macs.scale).to_numpy(np.float32)))
+    accuracy = rows["val_acc"].astype(float).to_numpy(np.float32)
+    dims.append(dict(label="val acc (%)", values=accuracy))
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dims,
+            line=dict(
+                color=accuracy,
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title="val acc (%)"),
+            ),
+            labelangle=-30 if len(dims) > 10 else 0,
+            labelside="top",
+        )
+    )
+    fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=60, t=110, b=30))
+    return fig
+
+
+def importance_figure(importances: dict[str, float]) -> go.Figure:
+    """Horizontal bars of parameter importance, the most important on top."""
+    # drawn here rather than with optuna.visualization.plot_param_importances, whose hover text
+    # deep-copies every trial once per parameter (minutes for 1,000 trials of 40 parameters)
+    names = list(importances)[::-1]
+    values = [importances[n] for n in names]
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=[esc(n) for n in names],
+            orientation="h",
+            marker_color="#636efa",
+            text=[f"{v:.2f}" for v in values],
+            textposition="outside",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        height=max(240, 20 * len(names) + 70),
+        margin=dict(l=150, r=40, t=20, b=40),
+        xaxis=dict(title="importance for the top 10 % of val accuracy (PED-ANOVA)"),
+    )
+    return fig
