@@ -30,8 +30,8 @@ from optuna.trial import TrialState, create_trial
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nasbench.results import store  # noqa: E402
 from nasbench.report.page import write_report  # noqa: E402
+from nasbench.results import store  # noqa: E402
 from nasbench.spaces import arch_hash  # noqa: E402
 
 STUDY = "mobilenet_cifar10"

@@ -122,5 +122,7 @@ class TorchvisionSpace:
             raise ArchError(f"unknown torchvision model {arch['model']!r}")
 
     @staticmethod
-    def build(arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    def build(
+        arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    ) -> nn.Module:
         return build_baseline(arch["model"], num_classes, in_channels, image_size)

@@ -28,7 +28,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasbench.layers import ClassificationModel
 from nasbench.cells import (  # noqa: F401  (to/from_nb201_string: part of the space)
     EDGES,
     NUM_NODES,
@@ -37,6 +36,7 @@ from nasbench.cells import (  # noqa: F401  (to/from_nb201_string: part of the s
     to_nb201_string,
     validate_cell,
 )
+from nasbench.layers import ClassificationModel
 from nasbench.spaces import ArchError
 
 NAME = "nb201"

@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from nasbench.results import store
 from nasbench.models import baseline_image_size, build_baseline
+from nasbench.results import store
 
 
+@pytest.mark.slow
 def test_baseline_trains_two_small_models_on_digits_and_stores_reference_rows(tmp_path):
     url = f"sqlite:///{tmp_path / 'nasbench.db'}"
     done = subprocess.run(
@@ -43,6 +44,7 @@ def test_baseline_models_are_adapted_to_channels_and_classes():
     assert baseline_image_size("vit_b_16", 8) == 32
 
 
+@pytest.mark.slow
 def test_unknown_baseline_model_is_one_line_exit_2(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "nasbench.cli", "baseline", "--models", "resnet18,notamodel",

@@ -210,7 +210,14 @@ def test_cuda_latency_records_peak_memory_and_cuda_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "vit_b_16", "swin_t"]
+    "name",
+    [
+        "resnet18",
+        "mobilenet_v3_small",
+        "efficientnet_b0",
+        pytest.param("vit_b_16", marks=pytest.mark.slow),
+        pytest.param("swin_t", marks=pytest.mark.slow),
+    ],
 )
 def test_macs_equal_fvcores_count_on_torchvision_models(name: str) -> None:
     model = torchvision.models.get_model(name, weights=None)
@@ -220,7 +227,16 @@ def test_macs_equal_fvcores_count_on_torchvision_models(name: str) -> None:
     assert counted.uncounted_ops == {}
 
 
-@pytest.mark.parametrize("space_name", ["mobilenet", "resnet", "vit", "swin", "nb201"])
+@pytest.mark.parametrize(
+    "space_name",
+    [
+        "mobilenet",
+        "resnet",
+        "vit",
+        pytest.param("swin", marks=pytest.mark.slow),
+        pytest.param("nb201", marks=pytest.mark.slow),
+    ],
+)
 def test_macs_equal_fvcores_count_on_random_archs_of_every_space(space_name: str) -> None:
     space = load_space(space_name)
     channels, size = (1, 8) if space_name in ("mobilenet", "resnet") else (3, 32)

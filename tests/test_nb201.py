@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import re
 from collections import defaultdict
@@ -12,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from nasbench.benchmarks import REQUIRED_COLUMNS, BenchmarkError, load_benchmark
 from nasbench.errors import UsageError
 from nasbench.measure import count_params
 from nasbench.spaces import ArchError, load_space
-from nasbench.benchmarks import REQUIRED_COLUMNS, BenchmarkError, load_benchmark
 from search_spaces import nb201
 
 torch.set_num_threads(1)
@@ -26,23 +25,10 @@ ALL_CELLS = [
 ]
 
 
-def nb201_csv() -> Path:
-    """The NAS-Bench-201 table: $NASBENCH_NB201_CSV, else ../shared/data/ beside the repository."""
-    env = os.environ.get("NASBENCH_NB201_CSV")
-    return (
-        Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/nb201_cifar10.csv"
-    )
-
-
-needs_table = pytest.mark.skipif(
-    not nb201_csv().is_file(),
-    reason=f"NAS-Bench-201 table absent: {nb201_csv()} (set NASBENCH_NB201_CSV to its path)",
-)
-
-
 @pytest.fixture(scope="module")
-def benchmark():
-    return load_benchmark(nb201_csv())
+def benchmark(shared_data):
+    """The NAS-Bench-201 table of ../shared/data/ (or $NASBENCH_NB201_CSV)."""
+    return load_benchmark(shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV"))
 
 
 # ---- the space ---------------------------------------------------------------------------------
@@ -110,7 +96,6 @@ def _conv_counts(arch: dict[str, str]) -> tuple[int, int]:
     return ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")
 
 
-@needs_table
 def test_every_cell_of_the_table_has_the_params_of_a_network_built_with_its_convolutions(benchmark):
     # Only convolutions have parameters and all edges have the same shape, so the network's count
     # depends on how many 1x1 and 3x3 convs the cell holds (28 cases): build one real network per
@@ -128,7 +113,6 @@ def test_every_cell_of_the_table_has_the_params_of_a_network_built_with_its_conv
         assert not wrong, f"{counts}: built {built} params, table differs for {wrong[:3]}"
 
 
-@needs_table
 def test_sampled_cells_built_directly_have_the_table_s_params(benchmark):
     for arch in random.Random(1).sample(ALL_CELLS, 12):
         model = nb201.build(arch, 10, 3, 32)
@@ -138,7 +122,6 @@ def test_sampled_cells_built_directly_have_the_table_s_params(benchmark):
 # ---- the tabular benchmark -------------------------------------------------------------------------
 
 
-@needs_table
 def test_lookup_gives_validation_and_test_accuracy_and_params(benchmark):
     assert benchmark.lookup(nb201.REFERENCE_ARCHS["optimum"]) == pytest.approx(
         {"val_acc": 91.606667, "test_acc": 94.373333, "params": 1073466}

@@ -53,7 +53,9 @@ def test_joins_front_needs_a_point_no_result_is_at_least_as_good_as():
     assert not joins_front([90.0, 10.0], others, MAX_MIN)  # a tie adds nothing
     assert not joins_front([89.0, 10.0], others, MAX_MIN)
     assert joins_front([50.0, 1.0], [], MAX_MIN)
-    assert joins_front([91.0], [[90.0]], ["maximize"]) and not joins_front([90.0], [[90.0]], ["maximize"])
+    assert joins_front([91.0], [[90.0]], ["maximize"]) and not joins_front(
+        [90.0], [[90.0]], ["maximize"]
+    )
 
 
 def test_hypervolume_of_two_points_is_the_union_of_their_boxes():

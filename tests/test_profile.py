@@ -44,6 +44,7 @@ def zoo_rows() -> dict[str, dict]:
     return {row["name"]: row for row in json.loads(out.getvalue())}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FAMILIES)
 def test_torchvision_params_and_macs_match_the_published_metadata(zoo_rows, name) -> None:
     meta = torchvision.models.get_model_weights(name).DEFAULT.meta
@@ -57,6 +58,7 @@ def test_torchvision_params_and_macs_match_the_published_metadata(zoo_rows, name
     assert row["imagenet_top1"] == meta["_metrics"]["ImageNet-1K"]["acc@1"]
 
 
+@pytest.mark.slow
 def test_each_torchvision_model_is_measured_at_its_weights_crop_size(zoo_rows) -> None:
     assert zoo_rows["inception_v3"]["input_size"] == "3x299x299"
     assert zoo_rows["efficientnet_b1"]["input_size"] == "3x240x240"
@@ -172,6 +174,7 @@ def test_bad_input_is_one_line_on_stderr_and_exit_status_2(capsys, tmp_path, cas
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_the_module_entry_point_reports_bad_input_without_traceback() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "nasbench.cli", "profile", "not_a_model"],

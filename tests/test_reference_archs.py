@@ -26,18 +26,26 @@ EXACT = [
 ]
 
 
+def cases(pairs: list[tuple[str, str]], slow: set[str]) -> list:
+    """Parameters named after the model; those in `slow` (about 2 s or more) in the slow tier."""
+    return [
+        pytest.param(space, name, id=name, marks=[pytest.mark.slow] if name in slow else [])
+        for space, name in pairs
+    ]
+
+
 def test_the_required_references_are_there():
     assert set(EXACT) <= set(REFERENCES)
 
 
-@pytest.mark.parametrize(("space_name", "name"), REFERENCES, ids=[n for _, n in REFERENCES])
+@pytest.mark.parametrize(("space_name", "name"), cases(REFERENCES, {"wide_resnet50_2"}))
 def test_reference_arch_has_the_params_of_its_torchvision_model(space_name, name):
     space = load_space(space_name)
     ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224)
     assert count_params(ours) == count_params(getattr(torchvision.models, name)(weights=None))
 
 
-@pytest.mark.parametrize(("space_name", "name"), EXACT, ids=[n for _, n in EXACT])
+@pytest.mark.parametrize(("space_name", "name"), cases(EXACT, {"resnet50", "resnext50_32x4d"}))
 def test_reference_arch_has_torchvision_params_macs_and_output_shape(space_name, name):
     space = load_space(space_name)
     ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224).eval()

@@ -193,6 +193,7 @@ def comparison(browser, url, tmp_path_factory) -> Iterator[OpenedPage]:
     opened.page.close()
 
 
+@pytest.mark.slow
 def test_every_figure_is_drawn_with_no_error_and_no_network(comparison):
     page = comparison.page
     assert comparison.errors == []
@@ -211,6 +212,7 @@ def test_every_figure_is_drawn_with_no_error_and_no_network(comparison):
     assert page.locator("#parameters .parcoords").count() == 2
 
 
+@pytest.mark.slow
 def test_user_text_is_shown_as_text_and_runs_nothing(comparison):
     page = comparison.page
     assert page.get_by_role("columnheader", name=XSS_STUDY).is_visible()
@@ -230,6 +232,7 @@ def _column(page, label: str) -> list[str]:
     return page.locator(f"#trials-table tbody tr td:nth-child({index + 1})").all_inner_texts()
 
 
+@pytest.mark.slow
 def test_trials_table_sorts_by_clicked_column_and_filters_by_typed_text(comparison):
     page = comparison.page
     count = page.locator("#trials-count")
@@ -289,6 +292,7 @@ def test_empty_and_one_trial_studies_say_what_is_missing(url, tmp_path, study, e
     assert text.count('class="figure"') == text.count('class="figure-data"') == n_figures
 
 
+@pytest.mark.slow
 def test_report_never_imports_torch(url, tmp_path):
     code = (
         "import sys\n"

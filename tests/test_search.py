@@ -18,8 +18,8 @@ import optuna
 import pytest
 import torch
 
-from nasbench.results import store
 from nasbench.cli import main
+from nasbench.results import store
 
 TESTS = Path(__file__).resolve().parent
 FAST = ["--epochs", "2", "--train-fraction", "0.3", "--seed", "1"]
@@ -56,6 +56,8 @@ def counted(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.trials if not t.user_attrs.get("interrupted")]
 
 
+@pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_search_on_digits_stores_one_row_per_trial_and_a_loadable_study(tmp_path):
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--space", "mobilenet", "--trials", "3", "--storage", url, *FAST)
@@ -86,6 +88,8 @@ def test_rerun_of_a_finished_study_runs_nothing_more(tmp_path):
     assert len(store.load_results(url)) == 2
 
 
+@pytest.mark.timeout(600)
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path, stop):
     url = sqlite_url(tmp_path)
@@ -248,6 +252,7 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, args, message):
     assert not (tmp_path / "nasbench.db").exists()
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     done = nasbench_process("search", "--space", "nosuch", "--storage", sqlite_url(tmp_path))
     assert done.returncode == 2
@@ -265,6 +270,7 @@ def test_unknown_config_key_is_rejected(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["text", "foreign_sqlite"])
 def test_storage_that_is_not_ours_is_refused_and_left_unchanged(tmp_path, kind):
     path = tmp_path / "data.db"
@@ -298,10 +304,9 @@ def test_studies_lists_counts(tmp_path):
     assert sum(study[s] for s in ("complete", "reused", "pruned", "infeasible", "failed")) == 2
 
 
-def test_tabular_mode_answers_from_the_table_and_stores_test_accuracy(tmp_path):
-    table = TESTS.parent.parent / "shared" / "data" / "nb201_cifar10.csv"
-    if not table.exists():
-        pytest.skip(f"NAS-Bench-201 table not found at {table}")
+@pytest.mark.slow
+def test_tabular_mode_answers_from_the_table_and_stores_test_accuracy(tmp_path, shared_data):
+    table = shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV")
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--space", "nb201", "--benchmark", str(table), "--trials", "30",
                     "--objectives", "acc,params", "--storage", url)  # fmt: skip
@@ -451,6 +456,7 @@ def test_weights_of_a_seeded_build_depend_on_the_seed_alone():
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
+@pytest.mark.slow
 def test_a_new_study_with_a_cost_objective_trains_the_spaces_smallest_arch_first(tmp_path):
     from nasbench.spaces import load_space
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from nasbench.results import store
 from nasbench.errors import UsageError
+from nasbench.results import store
 from nasbench.results.store import StoreError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

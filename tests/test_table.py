@@ -179,7 +179,9 @@ def test_sort_orders_costs_ascending_and_accuracy_best_first(capsys, url):
 
 
 def test_unknown_sort_column_is_a_usage_error_listing_the_valid_ones(capsys, url):
-    with pytest.raises(UsageError, match="unknown sort column 'flops'; valid: study_name, name, params"):
+    with pytest.raises(
+        UsageError, match="unknown sort column 'flops'; valid: study_name, name, params"
+    ):
         run_table(url, None, pareto=False, sort="flops", output_format="md")
     assert main(["table", "--storage", url, "--sort", "flops"]) == 2
     err = capsys.readouterr().err

@@ -26,7 +26,11 @@ swin = load_space("swin")
 
 
 @pytest.mark.parametrize(
-    ("space", "name"), [(vit, "vit_b_16"), (swin, "swin_t")], ids=["vit", "swin"]
+    ("space", "name"),
+    [
+        pytest.param(vit, "vit_b_16", id="vit", marks=pytest.mark.slow),
+        pytest.param(swin, "swin_t", id="swin"),
+    ],
 )
 def test_reference_arch_has_torchvision_params_macs_and_output_shape(space, name):
     ours = space.build(space.REFERENCE_ARCHS[name], 1000, 3, 224).eval()

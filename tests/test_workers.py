@@ -20,6 +20,9 @@ STUDY = "fixture_spaces.toy_digits"
 ENV = {**os.environ, "PYTHONPATH": str(TESTS), "NASBENCH_HEARTBEAT_S": "1",
        "NASBENCH_GRACE_PERIOD_S": "4"}  # fmt: skip
 
+# every test here starts worker processes that train: 13-45 s each on two cores
+pytestmark = pytest.mark.slow
+
 
 def search_args(url: str, trials: int, *extra: str, space: str = "fixture_spaces.toy") -> list[str]:
     return [sys.executable, "-m", "nasbench.cli", "search", "--space", space, "--trials",

@@ -50,9 +50,7 @@ def is_machine(output_format: str) -> bool:
     return output_format in MACHINE_FORMATS
 
 
-def render(
-    frame: pd.DataFrame, output_format: str, columns: Sequence[Column] | None = None
-) -> str:
+def render(frame: pd.DataFrame, output_format: str, columns: Sequence[Column] | None = None) -> str:
     """`frame` (raw columns, exact values) as text. `columns` say how people read some of them;
     others are shown as they are, floats with 3 decimals."""
     check_format(output_format)
@@ -119,9 +117,7 @@ def _human(frame: pd.DataFrame, output_format: str, columns: dict[str, Column]) 
     text = text.replace("", MISSING[output_format])
     if output_format == "md":
         align = ["right" if n else "left" for n in numeric]
-        return (
-            text.to_markdown(index=False, disable_numparse=True, colalign=align or None) + "\n"
-        )
+        return text.to_markdown(index=False, disable_numparse=True, colalign=align or None) + "\n"
     return text.to_latex(index=False, escape=True)
 
 

@@ -104,7 +104,9 @@ class Objective:
             def median_rule(epoch: int, val_acc: float, _costs: tuple) -> str | None:
                 trial.report(val_acc, epoch)
                 if trial.should_prune():
-                    return f"pruned at epoch {epoch + 1} by the median rule (val_acc {val_acc:.1f}%)"
+                    return (
+                        f"pruned at epoch {epoch + 1} by the median rule (val_acc {val_acc:.1f}%)"
+                    )
                 return None
 
             return median_rule

@@ -54,7 +54,7 @@ def threads_per_worker(workers: int) -> int:
 
 
 def death_reason(exitcode: int) -> str:
-    """'killed by SIGSEGV' for a signal, 'exited with status 3' otherwise."""
+    """'worker process killed by SIGSEGV' for a signal, '... exited with status 3' otherwise."""
     if exitcode < 0:
         try:
             return f"worker process killed by {signal.Signals(-exitcode).name}"
@@ -71,6 +71,7 @@ def run_workers(settings: SearchSettings) -> int:
     context = mp.get_context("spawn")
     workers: dict[int, tuple[mp.Process, str]] = {}
     restarts = 0
+    max_restarts = MAX_RESTARTS_PER_WORKER * len(devices)
     started = 0
 
     def start(device: str) -> None:
@@ -121,14 +122,14 @@ def run_workers(settings: SearchSettings) -> int:
                     bar.write(f"{reason} ({device}); restarting it", file=sys.stderr)
                     fail_trials_of(study, pid, reason, settings)
                     restarts += 1
-                    if restarts > MAX_RESTARTS_PER_WORKER * len(devices):
+                    if restarts > max_restarts:
                         bar.write("too many worker crashes; stopping", file=sys.stderr)
                         continue
                     if counted_trials(study) < settings.trials:
                         start(device)
             now = counted_trials(study)
             bar.update(min(now, settings.trials) - bar.n)
-            if not workers and now < settings.trials and restarts <= MAX_RESTARTS_PER_WORKER:
+            if not workers and now < settings.trials and restarts <= max_restarts:
                 for device in devices:  # a late crash left the budget unfilled
                     start(device)
     except KeyboardInterrupt as stop:
@@ -151,6 +152,14 @@ def run_workers(settings: SearchSettings) -> int:
         )
         return exit_status(stop)
     bar.close()
+    done = counted_trials(study)
+    if done < settings.trials:  # the workers kept crashing: say so, do not report success
+        print(
+            f"nasbench: stopped after {restarts} worker crashes; study {settings.study_name!r} "
+            f"holds {done} of {settings.trials} trials",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
