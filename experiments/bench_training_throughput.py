@@ -29,7 +29,7 @@ from torchvision.transforms import v2
 
 from nasbench.data import load_dataset
 from nasbench.spaces import load_space, resolve_arch
-from nasbench.train import AUGMENTS, TrainConfig, default_train_config, evaluate, train
+from nasbench.train import AUGMENTS, TrainConfig, accuracy_of, default_train_config, train
 
 # A small arch of the mobilenet space, typical of what a digits search trains.
 TYPICAL_ARCH = {
@@ -169,7 +169,7 @@ def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namesp
             cpu_start = time.process_time()
             if variant is None:
                 seconds[name].append(plain_loop(model, data, config, args.workers))
-                accuracy[name] = evaluate(
+                accuracy[name] = accuracy_of(
                     model, data.val_x, data.val_y, 1024, "cpu", mean=data.mean, std=data.std
                 )
             else:

@@ -212,7 +212,7 @@ def _train(
             amp=amp,
             memory_format=memory_format,
         )
-        return evaluate(
+        return accuracy_of(
             evaluated,
             val_x,
             val_y,
@@ -280,7 +280,7 @@ def _train(
         "stopped_early": stopped_early,
     }
     if test and data.test_x is not None:  # after evaluate_val: batch norm is recalibrated
-        result["test_acc"] = evaluate(
+        result["test_acc"] = accuracy_of(
             ema.module if ema is not None else model,
             data.test_x,
             data.test_y,
@@ -384,7 +384,7 @@ def _mixer(config: TrainConfig, num_classes: int) -> Callable | None:
 
 
 @torch.inference_mode()
-def evaluate(
+def accuracy_of(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,

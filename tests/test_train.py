@@ -17,8 +17,8 @@ from nasbench.train import (
     _mixer,
     _optimizer,
     _scheduler,
+    accuracy_of,
     default_train_config,
-    evaluate,
     recalibrate_batch_norm,
     train,
 )
@@ -413,12 +413,12 @@ def test_batch_norm_recalibration_recovers_from_stale_statistics(synthetic):
         norm.running_mean.fill_(5.0)
         norm.running_var.fill_(50.0)
     stats = dict(mean=synthetic.mean, std=synthetic.std)
-    stale = evaluate(model, synthetic.val_x, synthetic.val_y, 64, **stats)
+    stale = accuracy_of(model, synthetic.val_x, synthetic.val_y, 64, **stats)
     model.train(False)
     recalibrate_batch_norm(model, synthetic.normalize(synthetic.train_x), 32)
     assert not model.training and all(norm.momentum == 0.1 for norm in norms)
     assert stale < trained - 20
-    assert evaluate(model, synthetic.val_x, synthetic.val_y, 64, **stats) >= trained - 5
+    assert accuracy_of(model, synthetic.val_x, synthetic.val_y, 64, **stats) >= trained - 5
     # the first norm now holds the plain statistics of its inputs over the calibration images
     with torch.no_grad():
         first = model[0](synthetic.normalize(synthetic.train_x))
@@ -506,9 +506,9 @@ def test_evaluate_counts_top1_accuracy():
 
     x = torch.tensor([-1.0, 2.0, 3.0, -4.0]).view(4, 1, 1, 1).expand(4, 1, 2, 2)
     y = torch.tensor([0, 1, 0, 0])
-    assert evaluate(Predicts(), x, y, batch_size=3) == 75.0
+    assert accuracy_of(Predicts(), x, y, batch_size=3) == 75.0
     with pytest.raises(ValueError, match="mean= and std="):
-        evaluate(Predicts(), x.to(torch.uint8), y, batch_size=3)
+        accuracy_of(Predicts(), x.to(torch.uint8), y, batch_size=3)
 
 
 def test_batch_larger_than_the_training_set_uses_the_whole_set(synthetic):

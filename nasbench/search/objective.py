@@ -54,13 +54,13 @@ class Objective:
             raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
         try:
             with self.stops.interruptible():
-                evaluation = self._evaluate(trial)
+                evaluation = self._ask_and_evaluate(trial)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             raise
         return self._tell(trial, evaluation, started)
 
-    def _evaluate(self, trial: optuna.Trial) -> Evaluation:
+    def _ask_and_evaluate(self, trial: optuna.Trial) -> Evaluation:
         try:
             arch = self.ctx.space.suggest(trial)
         except Exception as err:  # a broken space fails its trial, not the sweep
