@@ -27,8 +27,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from nasbench.arch_strings import resolve_arch
 from nasbench.data import load_dataset
-from nasbench.spaces import load_space, resolve_arch
+from nasbench.spaces import load_space
 from nasbench.train import AUGMENTS, TrainConfig, accuracy_of, default_train_config, train
 
 # A small arch of the mobilenet space, typical of what a digits search trains.

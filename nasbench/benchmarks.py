@@ -1,131 +1,397 @@
-"""Tabular benchmarks as data: accuracies of every cell, read from a CSV instead of training (no torch).
+"""Benchmark tables as data: a space plus other people's full-training results, one row per arch (no torch).
 
-The file format is a CSV with one row per NAS-Bench-201 cell (extra columns are ignored):
+A benchmark answers, for each arch of its space, an accuracy the search may select on, an accuracy
+to report (or none: "validation only") and costs (params, MACs, latency on named devices). The
+search looks those up instead of training, and the table's true front is what a search is judged
+against.
 
-    arch               the NAS-Bench-201 string, |op~0|+|op~0|op~1|+|op~0|op~1|op~2|
-    params             parameter count of the CIFAR-10 network built from the cell
-    cifar10_valid_acc  top-1 (%) on the validation split: the accuracy a search may optimise
-    cifar10_test_acc   top-1 (%) on the test set: for reporting the search's choice only
+`load_benchmark(REF, space=...)` reads one of two kinds:
 
-`../shared/data/nb201_cifar10.csv` (all 15,625 cells) has this format; a table may also hold a
-subset of the cells, and looking up a cell it lacks is an error. Every bad-input case (missing file,
-unreadable CSV, missing column, non-numeric value, unparsable or repeated arch string) raises
-BenchmarkError with one line naming the file and, where it applies, the row.
+- a table shipped with the package, by name (`SHIPPED`: nb201-cifar10, nb201-cifar100,
+  nb201-imagenet16, nas-bench-macro; sources and licences in benchmark_tables/NOTICE.md);
+- a user's CSV, by path (anything with a path separator or a `.csv` / `.csv.gz` suffix). It has an
+  `arch` column (the space's benchmark arch string, nasbench.arch_strings), the accuracy to select on
+  (`valid_acc`, or the column(s) named by `select_column`) and optionally the accuracy to report
+  (`test_acc`, or `report_column`), `params`, `macs` and `latency_ms_DEVICE` columns. Several
+  comma-separated columns are averaged. Params and MACs absent from a table are computed by the
+  evaluation layer (nasbench.evaluation.tabular).
+
+Every bad input (unknown name, missing file, unreadable CSV, missing column, non-numeric value,
+malformed or repeated arch string, a space the table is not for) raises BenchmarkError with one
+line naming the file and, where it applies, the row (1 = the first row under the header).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from pathlib import Path
+import io
+import os
+from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import pandas as pd
 
-from nasbench.cells import from_nb201_string, to_nb201_string
+from nasbench.arch_strings import (
+    ARCH_STRINGS,
+    format_arch_string,
+    has_arch_string,
+    parse_arch_string,
+)
 from nasbench.errors import UsageError
-from nasbench.spaces import ArchError
+from nasbench.spaces import ArchError, SpaceError
 
-NB201 = "nb201"  # the space whose archs the table's cells are
-
-REQUIRED_COLUMNS = ("arch", "params", "cifar10_valid_acc", "cifar10_test_acc")
-NUMERIC_COLUMNS = REQUIRED_COLUMNS[1:]
+COST_COLUMNS = ("params", "macs")
+LATENCY_PREFIX = "latency_ms_"
+DEFAULT_SELECT = "valid_acc"
+DEFAULT_REPORT = "test_acc"
+# the latency column a latency objective reads unless --latency-device says otherwise: HELP's
+# Pixel 3 latencies are the only phone's not rounded to whole milliseconds
+DEFAULT_LATENCY_DEVICE = "pixel3"
+VALIDATION_ONLY = "validation only: this table has no test accuracy to report"
 
 
 class BenchmarkError(UsageError):
-    """A tabular benchmark file that is missing or malformed, or a cell it does not hold."""
+    """A benchmark that is unknown, missing or malformed, or an arch it does not hold."""
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A table shipped in nasbench/benchmark_tables/, and what its columns mean."""
+
+    space: str
+    dataset: str
+    num_classes: int
+    image_size: int
+    file: str
+    select: tuple[str, ...]
+    report: tuple[str, ...]
+    source: str
+    licence: str
+    how: str  # how selection and reporting work, in one sentence
+    latency_file: str | None = None
+
+
+SHIPPED: dict[str, Shipped] = {
+    "nb201-cifar10": Shipped(
+        "nb201", "cifar10", 10, 32, "nb201_cifar10.csv.gz", ("valid_acc",), ("test_acc",),
+        "NAS-Bench-201 (Dong & Yang, ICLR 2020); latencies: HELP (Lee et al., NeurIPS 2021)",
+        "MIT",
+        "selects on validation accuracy (cifar10-valid split, 200 epochs), reports test accuracy "
+        "(trained on train+valid); latency on 27 devices",
+        latency_file="nb201_latency.csv.gz",
+    ),
+    "nb201-cifar100": Shipped(
+        "nb201", "cifar100", 100, 32, "nb201_cifar100.csv.gz", ("valid_acc",), ("test_acc",),
+        "NAS-Bench-201 (Dong & Yang, ICLR 2020), as extracted by NASLib and HW-NAS-Bench",
+        "MIT (NASLib's extraction Apache-2.0)",
+        "selects on validation accuracy (half of CIFAR-100's test set), reports test accuracy "
+        "(the other half); no latency",
+    ),
+    "nb201-imagenet16": Shipped(
+        "nb201", "imagenet16-120", 120, 16, "nb201_imagenet16.csv.gz", ("valid_acc",), (),
+        "NAS-Bench-201 (Dong & Yang, ICLR 2020), as extracted by NASLib",
+        "MIT (NASLib's extraction Apache-2.0)",
+        "validation only: selects on and reports validation accuracy (no test column); no latency",
+    ),
+    "nas-bench-macro": Shipped(
+        "nas_bench_macro", "cifar10", 10, 32, "nas_bench_macro.csv.gz", ("test_acc_1",),
+        ("test_acc_2", "test_acc_3"),
+        "NAS-Bench-Macro (Su et al., CVPR 2021)", "Apache-2.0",
+        "three test-set runs and no validation split: selects on run 1, reports the mean of runs "
+        "2 and 3, so that selection noise does not inflate the reported figure",
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class TabularBenchmark:
-    """The rows of a benchmark file, indexed by NAS-Bench-201 string; `space` is the space they fit."""
+    """A loaded benchmark: rows indexed by the canonical arch string of `space`.
 
+    frame columns: val_acc (what the search selects on), test_acc (what it reports; absent when
+    the table is validation only), params and macs when the table has them, latency_ms_DEVICE.
+    """
+
+    name: str  # the shipped name, or the path as given
     path: str
-    frame: pd.DataFrame  # index: arch string; columns params, val_acc, test_acc (+ extras)
+    space: str
+    dataset: str
+    num_classes: int
+    image_size: int
+    frame: pd.DataFrame
     fingerprint: str  # SHA-256 of the file's bytes (16 hex digits): which table a study used
-    space: str = NB201
-    dataset: str = "cifar10 (tabular)"  # what the table's accuracies were measured on
+    select: tuple[str, ...]  # the table's columns behind val_acc (averaged)
+    report: tuple[str, ...]  # behind test_acc; () when the table is validation only
+    source: str = "user table"
+    licence: str = "(the user's)"
+    how: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
 
-    def lookup(self, arch: dict[str, Any]) -> dict[str, float | int]:
-        """{val_acc, test_acc, params} of a cell; BenchmarkError if the arch is invalid or absent."""
+    @property
+    def validation_only(self) -> bool:
+        return not self.report
+
+    @property
+    def latency_devices(self) -> list[str]:
+        return [
+            c[len(LATENCY_PREFIX) :] for c in self.frame.columns if c.startswith(LATENCY_PREFIX)
+        ]
+
+    @property
+    def select_label(self) -> str:
+        return _label(self.select)
+
+    @property
+    def report_label(self) -> str:
+        return _label(self.report) if self.report else VALIDATION_ONLY
+
+    def key(self, arch: dict[str, Any]) -> str:
+        """The table's key of an arch; BenchmarkError if it is not an arch of the space."""
         try:
-            key = to_nb201_string(arch)
+            return format_arch_string(self.space, arch)
         except ArchError as err:
-            raise BenchmarkError(f"cannot look up {arch!r} in {self.path}: {err}") from None
+            raise BenchmarkError(f"cannot look up {arch!r} in {self.name}: {err}") from None
+
+    def lookup(self, arch: dict[str, Any], latency_device: str | None = None) -> dict[str, Any]:
+        """val_acc, test_acc (unless validation only), the table's params/macs, and latency_ms on
+        `latency_device`; BenchmarkError if the arch is invalid or absent."""
+        key = self.key(arch)
         try:
             row = self.frame.loc[key]
         except KeyError:
-            raise BenchmarkError(f"benchmark {self.path} has no row for {key}") from None
-        return {
-            "val_acc": float(row["val_acc"]),
-            "test_acc": float(row["test_acc"]),
-            "params": int(row["params"]),
-        }
+            raise BenchmarkError(f"benchmark {self.name} has no row for {key}") from None
+        found: dict[str, Any] = {"val_acc": float(row["val_acc"])}
+        if not self.validation_only:
+            found["test_acc"] = float(row["test_acc"])
+        for column in COST_COLUMNS:
+            if column in self.frame.columns:
+                found[column] = int(row[column])
+        if latency_device is not None:
+            found["latency_ms"] = float(row[self.latency_column(latency_device)])
+        return found
+
+    def latency_column(self, device: str) -> str:
+        """The column of `device`'s latency; BenchmarkError naming the devices the table has."""
+        column = LATENCY_PREFIX + device
+        if column not in self.frame.columns:
+            devices = ", ".join(self.latency_devices)
+            has = f"devices: {devices}" if devices else "no latency columns"
+            raise BenchmarkError(f"benchmark {self.name} has no latency on {device!r} ({has})")
+        return column
 
 
-def load_benchmark(path: str | Path) -> TabularBenchmark:
-    """Read and check a benchmark CSV (format in the module docstring)."""
-    path = Path(path)
-    name = str(path)
-    if not path.is_file():
-        raise BenchmarkError(f"benchmark file {name!r} does not exist")
+def is_file_reference(ref: str) -> bool:
+    """A path (separator or .csv suffix) rather than the name of a shipped table."""
+    return os.sep in ref or "/" in ref or ref.endswith((".csv", ".csv.gz"))
+
+
+def load_benchmark(
+    ref: str | os.PathLike[str],
+    space: str | None = None,
+    select_column: str | None = None,
+    report_column: str | None = None,
+) -> TabularBenchmark:
+    """Read and check a shipped table (by name) or a user's CSV (by path; `space` required)."""
+    ref = os.fspath(ref)
+    if not is_file_reference(ref):
+        return _load_shipped(ref, space, select_column, report_column)
+    if space is None:
+        raise BenchmarkError(
+            f"benchmark file {ref!r}: name the space its archs belong to (--space)"
+        )
+    if not has_arch_string(space):
+        raise BenchmarkError(f"benchmark file {ref!r}: {_no_arch_string(space)}")
+    if not os.path.isfile(ref):
+        raise BenchmarkError(f"benchmark file {ref!r} does not exist")
+    with open(ref, "rb") as handle:
+        data = handle.read()
+    select = _columns(select_column) or (DEFAULT_SELECT,)
+    frame = _read(ref, data)
+    if report_column:
+        report = _columns(report_column)
+    else:
+        report = (DEFAULT_REPORT,) if DEFAULT_REPORT in frame.columns else ()
+    return _benchmark(
+        ref, ref, frame, data, space, select, report,
+        dataset="user table", num_classes=10, image_size=32,
+    )  # fmt: skip
+
+
+def shipped_names() -> list[str]:
+    return list(SHIPPED)
+
+
+def benchmark_summaries() -> list[dict[str, Any]]:
+    """One row per shipped table, for `nasbench benchmarks`."""
+    rows = []
+    for name in SHIPPED:
+        bench = load_benchmark(name)
+        best = bench.frame["val_acc" if bench.validation_only else "test_acc"].max()
+        rows.append(
+            {
+                "name": name,
+                "space": bench.space,
+                "dataset": bench.dataset,
+                "classes": bench.num_classes,
+                "input": f"{bench.image_size}x{bench.image_size}",
+                "rows": len(bench),
+                "best_reportable_acc": round(float(best), 2),
+                "reported": "validation only" if bench.validation_only else "test",
+                "latency_devices": len(bench.latency_devices),
+                "source": bench.source,
+                "licence": bench.licence,
+                "selection_and_reporting": bench.how,
+            }
+        )
+    return rows
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def _load_shipped(
+    name: str, space: str | None, select_column: str | None, report_column: str | None
+) -> TabularBenchmark:
+    spec = SHIPPED.get(name)
+    if spec is None:
+        raise BenchmarkError(
+            f"unknown benchmark {name!r}; shipped: {', '.join(SHIPPED)} (or give a CSV file's path)"
+        )
+    if space is not None and space != spec.space:
+        raise BenchmarkError(
+            f"benchmark {name} holds {spec.space} archs, not {space!r} archs; use --space {spec.space}"
+        )
+    data = _package_bytes(spec.file)
+    frame = _read(name, data)
+    if spec.latency_file:
+        latency = _read(name, _package_bytes(spec.latency_file))
+        frame = frame.merge(latency, on="arch", how="left", validate="one_to_one")
+        data += _package_bytes(spec.latency_file)
+    select = _columns(select_column) or spec.select
+    report = _columns(report_column) or spec.report
+    return _benchmark(
+        name, f"nasbench/benchmark_tables/{spec.file}", frame, data, spec.space, select, report,
+        dataset=spec.dataset, num_classes=spec.num_classes, image_size=spec.image_size,
+        source=spec.source, licence=spec.licence,
+        how=spec.how if (select, report) == (spec.select, spec.report) else "",
+    )  # fmt: skip
+
+
+def _package_bytes(file: str) -> bytes:
+    return resources.files("nasbench").joinpath("benchmark_tables", file).read_bytes()
+
+
+def _read(name: str, data: bytes) -> pd.DataFrame:
+    compression = "gzip" if data[:2] == b"\x1f\x8b" else None
     try:
-        raw = pd.read_csv(path, dtype={"arch": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        return pd.read_csv(io.BytesIO(data), dtype={"arch": str}, compression=compression)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
+            OSError, EOFError) as err:  # fmt: skip
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BenchmarkError(
             f"benchmark file {name!r} is not a readable CSV: {first_line}"
         ) from None
 
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
-    if missing:
-        raise BenchmarkError(
-            f"benchmark file {name!r} lacks column(s) {', '.join(missing)}; "
-            f"required: {', '.join(REQUIRED_COLUMNS)}"
-        )
-    if raw.empty:
-        raise BenchmarkError(f"benchmark file {name!r} has no rows")
 
-    frame = raw.copy()
-    for column in NUMERIC_COLUMNS:
-        numbers = pd.to_numeric(frame[column], errors="coerce")
-        bad = numbers.isna() | ~numbers.abs().lt(float("inf"))
-        if bad.any():
-            row = int(bad.idxmax())
+def _benchmark(
+    name: str,
+    path: str,
+    raw: pd.DataFrame,
+    data: bytes,
+    space: str,
+    select: tuple[str, ...],
+    report: tuple[str, ...],
+    **about: Any,
+) -> TabularBenchmark:
+    where = f"benchmark file {name!r}" if is_file_reference(name) else f"benchmark {name}"
+    if "arch" not in raw.columns:
+        raise BenchmarkError(f"{where} lacks the arch column")
+    hint = {select: "--select-column", report: "--report-column"}
+    for columns in (select, report):
+        missing = [c for c in columns if c not in raw.columns]
+        if missing:
             raise BenchmarkError(
-                f"benchmark file {name!r}, row {row + 1}: {column}={_shown(raw[column].iloc[row])} "
-                "is not a number"
+                f"{where} lacks column(s) {', '.join(missing)}; name its accuracy column(s) with "
+                f"{hint[columns]} (columns: {', '.join(raw.columns)})"
             )
-        frame[column] = numbers
-    fractional = frame["params"] != frame["params"].round()
-    if fractional.any():
-        row = int(fractional.idxmax())
-        raise BenchmarkError(
-            f"benchmark file {name!r}, row {row + 1}: params={_shown(raw['params'].iloc[row])} "
-            "is not a whole number"
-        )
+    if raw.empty:
+        raise BenchmarkError(f"{where} has no rows")
 
-    keys = []
-    for row, text in enumerate(frame["arch"]):
-        try:
-            keys.append(to_nb201_string(from_nb201_string(text)))
-        except ArchError as err:
-            raise BenchmarkError(f"benchmark file {name!r}, row {row + 1}: {err}") from None
-    frame.index = pd.Index(keys, name="arch")
+    numeric = [*dict.fromkeys([*select, *report])]
+    numeric += [c for c in raw.columns if c in COST_COLUMNS or c.startswith(LATENCY_PREFIX)]
+    frame = pd.DataFrame(index=raw.index)
+    for column in numeric:
+        frame[column] = _numbers(raw, column, where, whole=column in COST_COLUMNS)
+    frame.index = pd.Index(_keys(raw["arch"], space, where), name="arch")
     repeated = frame.index.duplicated()
     if repeated.any():
         row = int(repeated.argmax())
-        raise BenchmarkError(f"benchmark file {name!r}, row {row + 1}: {keys[row]} appears twice")
+        raise BenchmarkError(f"{where}, row {row + 1}: {frame.index[row]} appears twice")
 
-    frame = frame.drop(columns="arch").rename(
-        columns={"cifar10_valid_acc": "val_acc", "cifar10_test_acc": "test_acc"}
+    frame["val_acc"] = frame[list(select)].mean(axis=1)
+    if report:
+        frame["test_acc"] = frame[list(report)].mean(axis=1)
+    kept = ["val_acc", *(["test_acc"] if report else [])]
+    kept += [c for c in frame.columns if c in COST_COLUMNS or c.startswith(LATENCY_PREFIX)]
+    fingerprint = hashlib.sha256(data).hexdigest()[:16]
+    return TabularBenchmark(
+        name=name, path=path, space=space, frame=frame[kept], fingerprint=fingerprint,
+        select=select, report=report, **about,
+    )  # fmt: skip
+
+
+def _numbers(raw: pd.DataFrame, column: str, where: str, whole: bool) -> pd.Series:
+    numbers = pd.to_numeric(raw[column], errors="coerce")
+    bad = numbers.isna() | ~numbers.abs().lt(float("inf"))
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        value = raw[column].iloc[row]
+        raise BenchmarkError(f"{where}, row {row + 1}: {column}={_shown(value)} is not a number")
+    if whole:
+        fractional = numbers != numbers.round()
+        if fractional.any():
+            row = int(fractional.to_numpy().argmax())
+            value = raw[column].iloc[row]
+            raise BenchmarkError(
+                f"{where}, row {row + 1}: {column}={_shown(value)} is not a whole number"
+            )
+        return numbers.astype("int64")
+    return numbers.astype(float)
+
+
+def _keys(texts: pd.Series, space: str, where: str) -> list[str]:
+    """The canonical arch string of every row (parsed and written back: a check and a key)."""
+    keys = []
+    for row, text in enumerate(texts):
+        try:
+            keys.append(format_arch_string(space, parse_arch_string(space, _text(text))))
+        except (ArchError, SpaceError) as err:
+            raise BenchmarkError(f"{where}, row {row + 1}: {err}") from None
+    return keys
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ArchError(f"arch {_shown(value)} is not an arch string")
+
+
+def _columns(spec: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in spec.split(",") if c.strip()) if spec else ()
+
+
+def _label(columns: tuple[str, ...]) -> str:
+    return columns[0] if len(columns) == 1 else f"mean of {', '.join(columns)}"
+
+
+def _no_arch_string(space: str) -> str:
+    return (
+        f"space {space!r} has no benchmark arch string, so no table can name its archs; "
+        f"spaces with one: {', '.join(sorted(ARCH_STRINGS))}"
     )
-    frame["params"] = frame["params"].astype("int64")
-    fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return TabularBenchmark(path=name, frame=frame, fingerprint=fingerprint)
 
 
 def _shown(value: Any) -> str:

@@ -124,12 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on this machine sharing the study",
     )
     p.add_argument("--devices", default=None, help="one worker per device, e.g. cuda:0,cuda:1")
-    p.add_argument(
-        "--benchmark",
-        default=None,
-        metavar="FILE.csv",
-        help="tabular benchmark: look accuracy up instead of training (nb201)",
-    )
+    _add_benchmark_flags(p)
     p.add_argument(
         "--no-pruning",
         dest="pruning",
@@ -172,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(p)
     p.add_argument("--study-name", nargs="+", default=None, help="default: every study")
     p.add_argument("--pareto", action="store_true", help="only the non-dominated rows")
+    p.add_argument(
+        "--space", default=None, help="with --benchmark FILE.csv: the space of its archs"
+    )
+    _add_benchmark_flags(p, help_text="print a benchmark table's rows (with --pareto: its true "
+                         "front) instead of a study's")  # fmt: skip
+    p.add_argument(
+        "--objectives", default=None, help="with --benchmark: acc and the costs (default acc,macs)"
+    )
     p.add_argument("--sort", default=None, metavar="COLUMN")
     p.add_argument("--format", choices=FORMATS, default="table")
 
@@ -182,11 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
 
+    p = sub.add_parser("benchmarks", help="list the benchmark tables shipped with nasbench")
+    p.add_argument("--format", choices=FORMATS, default="table")
+
     p = sub.add_parser(
         "compare-samplers", help="benchmark search strategies on a tabular benchmark"
     )
-    p.add_argument("--space", default="nb201")
-    p.add_argument("--benchmark", required=True, metavar="FILE.csv")
+    p.add_argument("--space", default=None, help="default: the shipped benchmark's space")
+    p.add_argument("--benchmark", required=True, metavar="NAME|FILE.csv")
+    p.add_argument("--select-column", default=None, metavar="COLUMN[,COLUMN...]")
+    p.add_argument("--report-column", default=None, metavar="COLUMN[,COLUMN...]")
+    p.add_argument("--latency-device", default=None, metavar="DEVICE")
     p.add_argument("--samplers", default="random,tpe,local")
     p.add_argument("--trials", type=_positive_int, default=100)
     p.add_argument("--seeds", type=_positive_int, default=20)
@@ -195,6 +204,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
 
     return parser
+
+
+def _add_benchmark_flags(
+    p: argparse.ArgumentParser,
+    help_text: str = "look accuracies (and costs) up in a benchmark table instead of training: "
+    "a shipped one (nasbench benchmarks) or a CSV file",
+) -> None:
+    p.add_argument("--benchmark", default=None, metavar="NAME|FILE.csv", help=help_text)
+    p.add_argument(
+        "--select-column",
+        default=None,
+        metavar="COLUMN[,COLUMN...]",
+        help="the table's accuracy to select on (default valid_acc; several are averaged)",
+    )
+    p.add_argument(
+        "--report-column",
+        default=None,
+        metavar="COLUMN[,COLUMN...]",
+        help="the table's accuracy to report (default test_acc, when the table has it)",
+    )
+    p.add_argument(
+        "--latency-device",
+        default=None,
+        metavar="DEVICE",
+        help="the table's latency column for the latency objective (default pixel3)",
+    )
 
 
 def _add_data_flags(p: argparse.ArgumentParser) -> None:
@@ -283,6 +318,19 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "table":
         from nasbench.commands.table import run_table
 
+        if args.benchmark:
+            from nasbench.commands.benchmarks import run_benchmark_table
+
+            return run_benchmark_table(
+                args.benchmark,
+                space=args.space,
+                select_column=args.select_column,
+                report_column=args.report_column,
+                objectives=args.objectives or "acc,macs",
+                latency_device=args.latency_device,
+                pareto=args.pareto,
+                output_format=args.format,
+            )
         return run_table(
             args.storage or DEFAULT_STORAGE,
             args.study_name,
@@ -290,6 +338,10 @@ def run(args: argparse.Namespace) -> int:
             sort=args.sort,
             output_format=args.format,
         )
+    if args.command == "benchmarks":
+        from nasbench.commands.benchmarks import run_benchmarks
+
+        return run_benchmarks(output_format=args.format)
     if args.command == "baseline":
         from nasbench.commands.baseline import run_baseline
 
@@ -313,6 +365,9 @@ def run(args: argparse.Namespace) -> int:
             args.space,
             args.benchmark,
             args.samplers.split(","),
+            select_column=args.select_column,
+            report_column=args.report_column,
+            latency_device=args.latency_device,
             trials=args.trials,
             seeds=args.seeds,
             objectives=args.objectives.split(","),

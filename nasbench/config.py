@@ -62,7 +62,11 @@ class SearchSettings:
     seed: int = 0
     workers: int = 1
     devices: list[str] | None = None
-    benchmark: str | None = None  # tabular benchmark file: answers accuracy instead of training
+    # a benchmark table answers accuracy instead of training: a shipped name or a CSV path
+    benchmark: str | None = None
+    select_column: str | None = None  # the table's accuracy column(s) to select on
+    report_column: str | None = None  # and to report (nasbench.benchmarks)
+    latency_device: str | None = None  # the table's latency column (default pixel3)
     pruning: bool = True
     # trainings (seeds) of an arch whose first result would join the Pareto front; its accuracy is
     # their mean, so that a lucky seed does not define the front (1: off)
@@ -71,7 +75,8 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         if self.study_name is None:
-            source = "tabular" if self.benchmark else self.dataset
+            source = self.benchmark and Path(self.benchmark).name.removesuffix(".gz")
+            source = source.removesuffix(".csv") if source else self.dataset
             self.study_name = f"{self.space}_{source}".replace(":", "_").replace("/", "_")
 
 

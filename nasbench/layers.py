@@ -17,8 +17,11 @@ ACTIVATIONS: dict[str, Callable[..., nn.Module]] = {
     "gelu": nn.GELU,
 }
 
-# An image is downsampled until its feature map would fall below this many pixels a side.
+# An image is downsampled until its feature map would fall below this many pixels a side...
 MIN_FEATURE_SIZE = 4
+# ...unless it is at least this many pixels a side: then it takes every stride-2 slot, the 32x
+# reduction that MobileNetV2 and ResNet publish for their 96-224 px results (96 px -> a 3x3 map).
+PUBLISHED_STRIDES_FROM = 96
 
 
 def activation_layer(name: str) -> Callable[..., nn.Module]:
@@ -47,13 +50,22 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
 def stride2_slots(image_size: int | Sequence[int], num_slots: int) -> list[int]:
     """Strides (1 or 2) for the `num_slots` places of a network that may halve the resolution.
 
-    The small-input rule shared by the CNN spaces: take as many stride-2 steps as keep the
-    final feature map at least MIN_FEATURE_SIZE pixels a side (each step maps s to ceil(s / 2)),
-    at most `num_slots`, and give them to the *last* slots, so small images keep their full
-    resolution in the early layers. 224 -> all slots, 32 -> 3 (final 4x4), 28 -> 3 (final 4x4),
-    8 -> 1 (final 4x4).
+    The input-size rule shared by the CNN spaces, in two regimes:
+
+    - ImageNet-size inputs (at least PUBLISHED_STRIDES_FROM = 96 pixels a side) take every slot,
+      as the published networks do at every resolution they report: MobileNetV2 and ResNet
+      reduce 224 -> 7, 128 -> 4 and 96 -> 3 (the 3x3 map of MobileNetV2's 96 px results).
+    - Smaller inputs (search proxies: 8x8 digits, 28, 32, 64 px) take as many stride-2 steps as
+      keep the final feature map at least MIN_FEATURE_SIZE pixels a side (each step maps s to
+      ceil(s / 2)), at most `num_slots`, given to the *last* slots, so small images keep their
+      full resolution in the early layers: 64 -> 4 steps, 32 and 28 -> 3, 8 -> 1 (each a 4x4 map).
+
+    A non-square input follows its shorter side. With five slots the two regimes differ only at
+    96 px, where the second alone would stop at a 6x6 map.
     """
     size = min(image_size) if isinstance(image_size, Sequence) else image_size
+    if size >= PUBLISHED_STRIDES_FROM:
+        return [2] * num_slots
     steps = 0
     while steps < num_slots and math.ceil(size / 2 ** (steps + 1)) >= MIN_FEATURE_SIZE:
         steps += 1

@@ -9,9 +9,10 @@ from typing import Any
 from torch import nn
 
 from nasbench import measure
+from nasbench.arch_strings import resolve_arch
 from nasbench.errors import UsageError
 from nasbench.models import classification_model_names, published_model
-from nasbench.spaces import resolve_arch, space_names
+from nasbench.spaces import space_names
 
 # Columns only meaningful when latency was measured.
 LATENCY_COLUMNS = (
@@ -40,12 +41,15 @@ def torchvision_target(name: str, input_size: int | None, num_classes: int | Non
 
 
 def space_target(spec: str, input_size: int | None, num_classes: int | None) -> Target:
-    """A SPACE:NAME reference arch or a SPACE:FILE.json arch, validated by its space."""
+    """A SPACE:NAME reference arch, SPACE:FILE.json arch or SPACE:ARCHSTRING, validated by its
+    space; at the input of the space's benchmark table (BENCHMARK_IMAGE_SIZE and _NUM_CLASSES)
+    unless told otherwise, else at ImageNet's 224x224 and 1000 classes."""
     space, arch, label = resolve_arch(spec)
-    size = input_size or 224
+    size = input_size or getattr(space, "BENCHMARK_IMAGE_SIZE", 224)
+    classes = num_classes or getattr(space, "BENCHMARK_NUM_CLASSES", 1000)
     return Target(
         name=label,
-        build=lambda: space.build(arch, num_classes or 1000, 3, size),
+        build=lambda: space.build(arch, classes, 3, size),
         input_size=size,
     )
 
@@ -59,7 +63,8 @@ def resolve_target(spec: str, input_size: int | None, num_classes: int | None) -
     raise UsageError(
         f"unknown model {spec!r}: not a torchvision classification model (list them with "
         "python -c 'import torchvision; print(torchvision.models.list_models(module="
-        "torchvision.models))') nor SPACE:NAME or SPACE:FILE.json with SPACE one of "
+        "torchvision.models))') nor SPACE:NAME, SPACE:FILE.json or SPACE:ARCHSTRING with SPACE "
+        "one of "
         f"{', '.join(space_names())}"
     )
 

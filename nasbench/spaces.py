@@ -1,4 +1,4 @@
-"""The search-space contract: load_space(name), arch resolution and validation helpers.
+"""The search-space contract: load_space(name), arch files and validation helpers.
 
 A space is a module in the `search_spaces` package that defines:
 
@@ -8,10 +8,13 @@ A space is a module in the `search_spaces` package that defines:
     validate(arch) -> None                     # raises ArchError (a ValueError) naming the bad field
     build(arch, num_classes, in_channels, image_size) -> torch.nn.Module
 
-and optionally TRAIN_DEFAULTS: dict (recipe overrides, e.g. AdamW for transformers) and
+and optionally TRAIN_DEFAULTS: dict (recipe overrides, e.g. AdamW for transformers),
 SMALLEST_ARCH: dict (the cheapest arch suggest() samples; a new study with a cost objective
-evaluates it first, so that its Pareto front reaches the cheap end of the space).
-An architecture is a plain JSON dict; its id is a hash of its canonical JSON.
+evaluates it first, so that its Pareto front reaches the cheap end of the space), GRID: dict
+(Optuna parameter name -> choices, for spaces small enough to enumerate) and
+BENCHMARK_IMAGE_SIZE / BENCHMARK_NUM_CLASSES (the input of the space's benchmark table, which
+`profile` defaults to). An architecture is a plain JSON dict; its id is a hash of its canonical
+JSON. `nasbench.arch_strings` resolves "SPACE:NAME", "SPACE:FILE.json" and "SPACE:ARCHSTRING".
 """
 
 from __future__ import annotations
@@ -70,27 +73,6 @@ def load_space(name: str) -> ModuleType:
     if missing:
         raise SpaceError(f"space {name!r} does not define {', '.join(missing)}")
     return module
-
-
-def resolve_arch(spec: str) -> tuple[ModuleType, dict[str, Any], str]:
-    """Turn "SPACE:NAME" (a reference arch) or "SPACE:FILE.json" into (space, validated arch, label)."""
-    if ":" not in spec:
-        raise SpaceError(f"{spec!r} is not SPACE:NAME or SPACE:FILE.json")
-    space_name, ref = spec.split(":", 1)
-    space = load_space(space_name)
-    if ref in space.REFERENCE_ARCHS:
-        arch = dict(space.REFERENCE_ARCHS[ref])
-        label = f"{space_name}:{ref}"
-    elif ref.endswith(".json") or Path(ref).exists():
-        arch = read_arch_file(ref)
-        label = f"{space_name}:{Path(ref).stem}"
-    else:
-        known = ", ".join(sorted(space.REFERENCE_ARCHS)) or "none"
-        raise SpaceError(
-            f"{ref!r} is neither a reference arch of space {space_name!r} ({known}) nor a JSON file"
-        )
-    space.validate(arch)
-    return space, arch, label
 
 
 def read_arch_file(path: str | Path) -> dict[str, Any]:

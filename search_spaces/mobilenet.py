@@ -15,11 +15,14 @@ An arch is a plain dict:
 
 The stem uses the first stage's activation and the last 1x1 conv the last stage's.
 
-Small-input rule (nasbench.layers.stride2_slots): the network has five places that may halve the
-resolution: the stem and the first block of stages 2, 3, 4 and 6 (MobileNetV2's pattern). It takes as
-many stride-2 steps as keep the final map at least 4x4, given to the last of those places: 224x224
--> all five (7x7, exactly MobileNetV2), 32x32 and 28x28 -> stages 3, 4, 6 (stem stride 1, 4x4),
-8x8 -> stage 6 only (4x4).
+Input-size rule (nasbench.layers.stride2_slots): the network has five places that may halve the
+resolution: the stem and the first block of stages 2, 3, 4 and 6 (MobileNetV2's pattern). Inputs
+of 96 px or more (layers.PUBLISHED_STRIDES_FROM) take all five, MobileNetV2's published 32x
+reduction: 224 -> 7x7, 128 -> 4x4, 96 -> 3x3, so its published width x resolution grid (TF-slim)
+is reproduced exactly (tests/test_mobilenet_v2_grid.py). Smaller inputs (search proxies) take
+as many stride-2 steps as keep the final map at least 4x4, given to the last of those places:
+64x64 -> stages 2, 3, 4, 6 (stem stride 1), 32x32 and 28x28 -> stages 3, 4, 6 (4x4), 8x8 -> stage 6
+only (4x4).
 """
 
 from __future__ import annotations
@@ -98,6 +101,16 @@ REFERENCE_ARCHS: dict[str, dict[str, Any]] = {
         "dropout": 0.2,
     },
 }
+
+
+def mobilenet_v2_arch(width_mult: float) -> dict[str, Any]:
+    """MobileNetV2 at a width multiplier, as its authors (TF-slim) and torchvision build it: the
+    last 1x1 conv is widened above 1.0 (1.4 -> 1792) but never narrowed below 1280."""
+    return {
+        **REFERENCE_ARCHS["mobilenet_v2"],
+        "width_mult": width_mult,
+        "last_channels": make_divisible(1280 * max(1.0, width_mult)),
+    }
 
 
 def suggest(trial: Any) -> dict[str, Any]:

@@ -40,6 +40,9 @@ from nasbench.layers import ClassificationModel
 from nasbench.spaces import ArchError
 
 NAME = "nb201"
+# the input of the NAS-Bench-201 CIFAR-10 table: `profile` of an nb201 arch defaults to it
+BENCHMARK_IMAGE_SIZE = 32
+BENCHMARK_NUM_CLASSES = 10
 # every edge takes every op: 5^6 = 15,625 cells, small enough for GridSampler and exhaustive checks
 GRID: dict[str, list[str]] = {edge: list(OPS) for edge in EDGES}
 

@@ -14,13 +14,15 @@ An arch is a plain dict:
     stochastic_depth  float            drop rate of the last block, rising linearly from 0 at the first
     dropout           float            dropout of the head
 
-Small-input rule (nasbench.layers.stride2_slots): five places may halve the resolution: the stem
-convolution, the max-pool after it, and the first block of stages 2, 3 and 4. The network takes as
-many stride-2 steps as keep the final map at least 4x4, given to the last of those places. A stem
-with stride 2 is ResNet's 7x7 convolution; otherwise it is a 3x3 stride-1 convolution, and the
-max-pool is present only when its place has stride 2. 224x224 -> 7x7 stem and max-pool (exactly
-torchvision's ResNet, 7x7 final map); 32x32 and 28x28 -> 3x3 stride-1 stem, no max-pool, stages 2-4
-stride 2 (the CIFAR ResNet, 4x4 final map); 8x8 -> only stage 4 has stride 2 (4x4 final map).
+Input-size rule (nasbench.layers.stride2_slots): five places may halve the resolution: the stem
+convolution, the max-pool after it, and the first block of stages 2, 3 and 4. Inputs of 96 px or
+more (layers.PUBLISHED_STRIDES_FROM) take all five, ResNet's published 32x reduction; smaller ones
+(search proxies) take as many stride-2 steps as keep the final map at least 4x4, given to the last
+of those places. A stem with stride 2 is ResNet's 7x7 convolution; otherwise it is a 3x3 stride-1
+convolution, and the max-pool is present only when its place has stride 2. 224x224 -> 7x7 stem and
+max-pool (exactly torchvision's ResNet, 7x7 final map; 96x96 -> 3x3); 32x32 and 28x28 -> 3x3
+stride-1 stem, no max-pool, stages 2-4 stride 2 (the CIFAR ResNet, 4x4 final map); 8x8 -> only
+stage 4 has stride 2 (4x4 final map).
 """
 
 from __future__ import annotations

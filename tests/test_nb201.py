@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nasbench.benchmarks import REQUIRED_COLUMNS, BenchmarkError, load_benchmark
+from nasbench.benchmarks import BenchmarkError, load_benchmark
 from nasbench.errors import UsageError
 from nasbench.measure import count_params
 from nasbench.spaces import ArchError, load_space
@@ -26,9 +26,9 @@ ALL_CELLS = [
 
 
 @pytest.fixture(scope="module")
-def benchmark(shared_data):
-    """The NAS-Bench-201 table of ../shared/data/ (or $NASBENCH_NB201_CSV)."""
-    return load_benchmark(shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV"))
+def benchmark():
+    """The NAS-Bench-201 CIFAR-10 table shipped with the package."""
+    return load_benchmark("nb201-cifar10")
 
 
 # ---- the space ---------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def test_lookup_gives_validation_and_test_accuracy_and_params(benchmark):
     assert len(benchmark.fingerprint) == 16
 
 
-HEADER = ",".join(REQUIRED_COLUMNS)
+HEADER = "arch,params,valid_acc,test_acc"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -142,7 +142,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_a_table_of_a_few_cells_loads_and_refuses_a_cell_it_lacks(tmp_path):
     other = nb201.to_nb201_string(nb201.REFERENCE_ARCHS["resnet"])
-    bench = load_benchmark(write(tmp_path, f"{HEADER},extra\n{OPTIMUM},1073466,91.6,94.4,x\n"))
+    bench = load_benchmark(
+        write(tmp_path, f"{HEADER},extra\n{OPTIMUM},1073466,91.6,94.4,x\n"), space="nb201"
+    )
     assert bench.lookup(nb201.REFERENCE_ARCHS["optimum"]) == {
         "val_acc": 91.6, "test_acc": 94.4, "params": 1073466
     }  # fmt: skip
@@ -157,13 +159,17 @@ def test_a_table_of_a_few_cells_loads_and_refuses_a_cell_it_lacks(tmp_path):
     [
         (None, "does not exist"),
         ("", "not a readable CSV"),
-        ("arch,params,cifar10_valid_acc\n" + f"{OPTIMUM},1,2\n", "lacks column.*cifar10_test_acc"),
+        (
+            "arch,params,cifar10_valid_acc\n" + f"{OPTIMUM},1,2\n",
+            "lacks column.*valid_acc; name its accuracy column.* with --select-column",
+        ),
+        ("params,valid_acc\n1,2\n", "lacks the arch column"),
         (f"{HEADER}\n", "has no rows"),
         (
             f"{HEADER}\n{OPTIMUM},1073466,ninety,94.4\n",
-            "row 1: cifar10_valid_acc='ninety' is not a number",
+            "row 1: valid_acc='ninety' is not a number",
         ),
-        (f"{HEADER}\n{OPTIMUM},1073466,,94.4\n", "row 1: cifar10_valid_acc=.* is not a number"),
+        (f"{HEADER}\n{OPTIMUM},1073466,,94.4\n", "row 1: valid_acc=.* is not a number"),
         (f"{HEADER}\n{OPTIMUM},1.5,91.6,94.4\n", "params=1.5 is not a whole number"),
         (f"{HEADER}\n|nor_conv_3x3~0|,1,91.6,94.4\n", "row 1: .*3 nodes"),
         (f"{HEADER}\n{OPTIMUM},1,91.6,94.4\n{OPTIMUM},1,91.6,94.4\n", "row 2: .* appears twice"),
@@ -173,6 +179,6 @@ def test_a_table_of_a_few_cells_loads_and_refuses_a_cell_it_lacks(tmp_path):
 def test_malformed_benchmark_file_raises_one_line_benchmark_error(tmp_path, content, complaint):
     path = tmp_path / "missing.csv" if content is None else write(tmp_path, content)
     with pytest.raises(BenchmarkError, match=complaint) as info:
-        load_benchmark(path)
+        load_benchmark(path, space="nb201")
     assert isinstance(info.value, UsageError)
     assert "\n" not in str(info.value)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torchvision
 
+from nasbench.layers import PUBLISHED_STRIDES_FROM, stride2_slots
 from nasbench.measure import count_macs, count_params
 from nasbench.spaces import load_space
 
@@ -60,16 +63,16 @@ def test_reference_arch_has_torchvision_params_macs_and_output_shape(space_name,
         assert ours(torch.zeros(IMAGENET)).shape == theirs(torch.zeros(IMAGENET)).shape == (1, 1000)
 
 
-# image size -> side of the backbone's final map: downsample while the map stays >= 4 pixels,
-# at most the five steps of the ImageNet models
-FINAL_MAP = {8: 4, 28: 4, 32: 4, 64: 4, 100: 4, 224: 7}
+# image size -> side of the backbone's final map: below 96 px, downsample while the map stays >= 4
+# pixels; from 96 px, the five steps of the ImageNet models (32x, as published: 96 -> 3x3)
+FINAL_MAP = {8: 4, 28: 4, 32: 4, 64: 4, 95: 6, 96: 3, 100: 4, 128: 4, 224: 7}
 
 
 @pytest.mark.parametrize("image_size", sorted(FINAL_MAP))
 @pytest.mark.parametrize(
     ("space_name", "name"), [("mobilenet", "mobilenet_v2"), ("resnet", "resnet18")]
 )
-def test_backbone_downsamples_small_images_to_a_4x4_map_and_imagenet_to_7x7(
+def test_backbone_downsamples_proxies_to_a_4x4_map_and_imagenet_sizes_32x(
     space_name, name, image_size
 ):
     space = load_space(space_name)
@@ -77,6 +80,27 @@ def test_backbone_downsamples_small_images_to_a_4x4_map_and_imagenet_to_7x7(
     with torch.no_grad():
         features = model.backbone(torch.zeros(1, 1, image_size, image_size))
     assert features.shape[-2:] == (FINAL_MAP[image_size], FINAL_MAP[image_size])
+
+
+def _old_small_input_rule(size: int, num_slots: int) -> list[int]:
+    """stride2_slots before PUBLISHED_STRIDES_FROM: as many steps as keep the final map >= 4x4."""
+    steps = 0
+    while steps < num_slots and math.ceil(size / 2 ** (steps + 1)) >= 4:
+        steps += 1
+    return [1] * (num_slots - steps) + [2] * steps
+
+
+@pytest.mark.parametrize("num_slots", [1, 3, 5, 6])
+def test_stride2_slots_keeps_the_small_input_rule_below_96_px_and_takes_every_slot_from_96(
+    num_slots,
+):
+    for size in range(4, 96):
+        expected = _old_small_input_rule(size, num_slots)
+        assert stride2_slots(size, num_slots) == expected, size
+        assert stride2_slots((size, size + 7), num_slots) == expected, size
+    assert PUBLISHED_STRIDES_FROM == 96
+    for size in (96, 128, 224, (96, 130)):
+        assert stride2_slots(size, num_slots) == [2] * num_slots, size
 
 
 def test_resnet_on_small_images_has_a_3x3_stride_1_stem_and_no_max_pool():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,11 +11,18 @@ import optuna
 import pytest
 import torch
 
+from nasbench.benchmarks import load_benchmark
 from nasbench.errors import UsageError
-from nasbench.evaluation.tabular import macs_of_cell
+from nasbench.evaluation.tabular import macs_of_cell, true_front
 from nasbench.measure import count_macs
 from nasbench.results.pareto import hypervolume
-from nasbench.search.compare import compare_figure, compare_samplers
+from nasbench.search import compare
+from nasbench.search.compare import (
+    compare_figure,
+    compare_samplers,
+    paired_against,
+    run_comparison,
+)
 from nasbench.search.samplers import (
     SAMPLER_NAMES,
     LocalSearchSampler,
@@ -39,9 +45,9 @@ def tiny_objective(trial: optuna.Trial) -> float:
 
 
 @pytest.fixture
-def nb201_csv(shared_data) -> Path:
-    """The NAS-Bench-201 table: $NASBENCH_NB201_CSV, else ../shared/data/ beside the repository."""
-    return shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV")
+def nb201_csv() -> str:
+    """The NAS-Bench-201 CIFAR-10 table shipped with the package."""
+    return "nb201-cifar10"
 
 
 def cell(trial: optuna.trial.FrozenTrial) -> tuple[int, ...]:
@@ -197,7 +203,7 @@ def test_local_search_continues_a_study_it_did_not_start():
 def test_local_search_beats_random_search_on_nas_bench_201(nb201_csv):
     # 5 seeds x 60 trials: measured 94.34 (local) vs 93.61 (random); over 60 simulated groups of 5
     # seeds the gap was 0.51 in the median and above 0.13 in 95 % of them
-    summary = compare_samplers("nb201", nb201_csv, ["random", "local"], trials=60, seeds=5)
+    summary = compare_samplers(nb201_csv, ["random", "local"], trials=60, seeds=5)
     final = summary[summary["trial"] == 60].set_index("sampler")["test_acc_mean"]
     assert final["local"] > final["random"] + 0.1, final.to_dict()
 
@@ -206,7 +212,7 @@ def test_local_search_beats_random_search_on_nas_bench_201(nb201_csv):
 
 
 def test_compare_reports_every_trial_count_of_every_sampler_as_a_curve_and_a_figure(nb201_csv):
-    summary = compare_samplers("nb201", nb201_csv, ["tpe", "random"], trials=15, seeds=2)
+    summary = compare_samplers(nb201_csv, ["tpe", "random"], trials=15, seeds=2)
     assert list(summary["sampler"].unique()) == ["tpe", "random"]
     assert summary.groupby("sampler")["trial"].apply(list).to_dict() == {
         "random": list(range(1, 16)), "tpe": list(range(1, 16))
@@ -220,21 +226,53 @@ def test_compare_reports_every_trial_count_of_every_sampler_as_a_curve_and_a_fig
     assert {trace.legendgroup for trace in figure.data} == {"tpe", "random"}
 
 
-def test_compare_with_macs_adds_a_hypervolume_that_never_decreases(nb201_csv):
-    summary = compare_samplers("nb201", nb201_csv, ["random"], trials=8, seeds=1,
+def test_compare_with_macs_adds_a_hypervolume_ratio_that_never_decreases(nb201_csv):
+    summary = compare_samplers(nb201_csv, ["random"], trials=8, seeds=1,
                                objectives=["acc", "macs"])  # fmt: skip
-    assert summary["hypervolume_mean"].is_monotonic_increasing
-    assert 0 < summary["hypervolume_mean"].iloc[-1] < 1
+    assert summary["hv_ratio_mean"].is_monotonic_increasing
+    assert 0 < summary["hv_ratio_mean"].iloc[-1] < 1
     assert len(compare_figure(summary).layout.annotations) == 2  # two panel titles
 
 
-def test_compare_rejects_unknown_objectives_and_samplers(tmp_path):
-    with pytest.raises(UsageError, match="latency not available"):
-        compare_samplers("nb201", tmp_path / "x.csv", ["random"], 5, 1, ["acc", "latency"])
+def test_a_search_that_visits_the_true_front_has_a_hypervolume_ratio_of_one():
+    # a history of random cells, then every cell of the true front: the ratio ends at exactly 1
+    bench = load_benchmark("nb201-cifar10")
+    objectives = ["acc", "latency"]
+    table = compare._lookup_table(bench, objectives, "pixel3")
+    reference, true_volume = compare._reference(bench, objectives, "pixel3", table)
+    front = true_front(bench, objectives, "pixel3")
+    keys = [*random.Random(0).sample(sorted(table), 50), *front.index]
+    curves = compare._curves([table[k] for k in keys], objectives, reference, true_volume)
+    assert curves["hv_ratio"].iloc[49] < 0.99
+    assert curves["hv_ratio"].iloc[-1] == pytest.approx(1.0)
+    assert curves["hv_ratio"].is_monotonic_increasing
+
+
+def test_paired_comparison_counts_the_seeds_each_sampler_wins():
+    runs = run_comparison("nas-bench-macro", ["random", "tpe"], trials=30, seeds=4,
+                          objectives=["acc", "macs"])  # fmt: skip
+    paired = paired_against(runs, "random", 30, "hv_ratio").set_index("sampler")
+    assert paired.loc["random", ["better", "tied", "worse"]].tolist() == [0, 4, 0]
+    tpe = paired.loc["tpe"]
+    assert tpe["better"] + tpe["tied"] + tpe["worse"] == 4
+    at_30 = runs[runs["trial"] == 30].set_index(["sampler", "seed"])["hv_ratio"]
+    assert tpe["vs_random_mean_diff"] == pytest.approx((at_30["tpe"] - at_30["random"]).mean())
+
+
+def test_compare_rejects_unknown_objectives_samplers_and_tables(tmp_path):
+    with pytest.raises(UsageError, match="energy not available"):
+        compare_samplers("nb201-cifar10", ["random"], 5, 1, ["acc", "energy"])
+    with pytest.raises(UsageError, match="nb201-cifar100 has no latency"):
+        compare_samplers("nb201-cifar100", ["random"], 5, 1, ["acc", "latency"])
+    with pytest.raises(UsageError, match="no latency on 'pixel9'"):
+        compare_samplers("nb201-cifar10", ["random"], 5, 1, ["acc", "latency"],
+                         latency_device="pixel9")  # fmt: skip
     with pytest.raises(UsageError, match="unknown sampler 'sa'"):
-        compare_samplers("nb201", tmp_path / "x.csv", ["sa"], 5, 1)
+        compare_samplers("nb201-cifar10", ["sa"], 5, 1)
     with pytest.raises(UsageError, match="does not exist"):
-        compare_samplers("nb201", tmp_path / "x.csv", ["random"], 5, 1)
+        compare_samplers(str(tmp_path / "x.csv"), ["random"], 5, 1, space="nb201")
+    with pytest.raises(UsageError, match="unknown benchmark 'nb202'"):
+        compare_samplers("nb202", ["random"], 5, 1)
 
 
 def test_hypervolume_is_the_dominated_fraction_of_the_reference_box():

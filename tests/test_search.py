@@ -15,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import torch
 
 from nasbench.cli import main
+from nasbench.macro_archs import MACRO_OPS as OPS
 from nasbench.results import store
+from search_spaces import nb201
 
 TESTS = Path(__file__).resolve().parent
 FAST = ["--epochs", "2", "--train-fraction", "0.3", "--seed", "1"]
@@ -304,27 +307,75 @@ def test_studies_lists_counts(tmp_path):
     assert sum(study[s] for s in ("complete", "reused", "pruned", "infeasible", "failed")) == 2
 
 
-@pytest.mark.slow
-def test_tabular_mode_answers_from_the_table_and_stores_test_accuracy(tmp_path, shared_data):
-    table = shared_data("nb201_cifar10.csv", env="NASBENCH_NB201_CSV")
+def test_a_nas_bench_macro_search_stores_the_table_s_values_and_its_true_front(tmp_path):
     url = sqlite_url(tmp_path)
-    done = nasbench("search", "--space", "nb201", "--benchmark", str(table), "--trials", "30",
-                    "--objectives", "acc,params", "--storage", url)  # fmt: skip
+    done = nasbench("search", "--space", "nas_bench_macro", "--benchmark", "nas-bench-macro",
+                    "--objectives", "acc,macs", "--trials", "100", "--storage", url)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    rows = store.load_results(url, ["nb201_tabular"])
-    assert len(rows) == 30
-    assert rows["test_acc"].notna().all() and rows["val_acc"].between(0, 100).all()
-    assert (rows["macs"] > 0).all() and rows["latency_ms"].isna().all()
-    assert set(rows["dataset"]) == {"cifar10 (tabular)"}
+    rows = store.load_results(url, ["nas_bench_macro_nas-bench-macro"])
+    assert len(rows) == 100 and set(rows["status"]) <= {"complete", "reused"}
+    table = pd.read_csv("nasbench/benchmark_tables/nas_bench_macro.csv.gz",
+                        dtype={"arch": str}).set_index("arch")  # fmt: skip
+    keys = ["".join(str(OPS.index(op)) for op in arch["layers"]) for arch in rows["arch"]]
+    expected = table.loc[keys]
+    assert rows["val_acc"].tolist() == expected["test_acc_1"].tolist()
+    assert rows["test_acc"].to_numpy() == pytest.approx(
+        ((expected["test_acc_2"] + expected["test_acc_3"]) / 2).to_numpy()
+    )
+    assert rows["params"].tolist() == expected["params"].tolist()
+    assert rows["macs"].tolist() == expected["macs"].tolist()
+    assert set(rows["dataset"]) == {"cifar10 (nas-bench-macro)"}
+
+    study = optuna.load_study(study_name="nas_bench_macro_nas-bench-macro", storage=url)
+    front = pd.DataFrame(study.user_attrs["true_front"]).set_index("arch")
+    assert len(front) == 65 and front["macs"].is_monotonic_increasing
+    assert (front["val_acc"] == table.loc[front.index, "test_acc_1"]).all()
+    assert study.user_attrs["benchmark"]["selected_on"] == "test_acc_1"
+    assert (
+        nasbench("report", "--storage", url, "--output", str(tmp_path / "r.html")).returncode == 0
+    )
+    page = (tmp_path / "r.html").read_text()
+    assert "true front of nas-bench-macro" in page and "looked up, not trained" in page
 
 
-def test_tabular_mode_with_a_malformed_benchmark_file_is_one_line(tmp_path):
+def test_a_latency_search_reads_the_named_device_and_refuses_tables_without_it(tmp_path):
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", "--space", "nb201", "--benchmark", "nb201-cifar10", "--trials", "12",
+                    "--objectives", "acc,latency", "--latency-device", "raspi4",
+                    "--storage", url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url, ["nb201_nb201-cifar10"])
+    latency = pd.read_csv("nasbench/benchmark_tables/nb201_latency.csv.gz").set_index("arch")
+    keys = [nb201.to_nb201_string(arch) for arch in rows["arch"]]
+    assert rows["latency_ms"].tolist() == latency.loc[keys, "latency_ms_raspi4"].tolist()
+    assert set(rows["device"]) == {"raspi4"}
+    again = nasbench("search", "--space", "nb201", "--benchmark", "nb201-cifar10", "--trials", "12",
+                     "--objectives", "acc,latency", "--storage", url)  # fmt: skip
+    assert again.returncode == 2 and "latency_device='raspi4'" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--space", "nb201", "--benchmark", "nb202"], "unknown benchmark 'nb202'"),
+        (["--space", "nb201", "--benchmark", "nas-bench-macro"], "use --space nas_bench_macro"),
+        (["--space", "nb201", "--benchmark", "nb201-imagenet16", "--objectives", "acc,latency"],
+         "CIFAR-10 only"),
+        (["--space", "nb201", "--benchmark", "nb201-cifar10", "--objectives", "acc,latency",
+          "--latency-device", "pixel9"], "no latency on 'pixel9'"),
+        (["--space", "nb201", "--benchmark", "BENCH"], "bench.csv', row 1"),
+        (["--space", "nb201", "--benchmark", "BENCH", "--select-column", "v"],
+         "lacks column(s) v"),
+    ],
+)  # fmt: skip
+def test_bad_benchmark_input_is_one_line_and_status_2(tmp_path, args, complaint):
     bad = tmp_path / "bench.csv"
-    bad.write_text("arch,params\n|x~0|,1\n")
-    done = nasbench("search", "--space", "nb201", "--benchmark", str(bad), "--trials", "3",
-                    "--storage", sqlite_url(tmp_path))  # fmt: skip
+    bad.write_text("arch,valid_acc\n|x~0|,1\n")
+    args = [str(bad) if a == "BENCH" else a for a in args]
+    url = sqlite_url(tmp_path)
+    done = nasbench("search", *args, "--trials", "3", "--storage", url)
     assert done.returncode == 2
-    assert len(done.stderr.strip().splitlines()) == 1 and "bench.csv" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and complaint in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("space", ["vit", "swin"])

@@ -1,4 +1,4 @@
-"""`nasbench compare-samplers`: search strategies on a tabular benchmark, at a few trial counts."""
+"""`nasbench compare-samplers`: search strategies on a benchmark table, at a few trial counts."""
 
 from __future__ import annotations
 
@@ -6,31 +6,58 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nasbench.results.formats import Column, render
-from nasbench.search.compare import compare_figure, compare_samplers
+from nasbench.benchmarks import load_benchmark
+from nasbench.results.formats import Column, is_machine, render
+from nasbench.search.compare import (
+    compare_figure,
+    paired_against,
+    reference_note,
+    run_comparison,
+    summarize,
+)
 
 REPORTED_TRIALS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 1000)
+BASELINE = "random"
 
 
 def run_compare(
-    space_name: str,
-    benchmark_path: str,
+    space_name: str | None,
+    benchmark: str,
     samplers: Sequence[str],
     *,
     trials: int,
     seeds: int,
     objectives: Sequence[str],
+    select_column: str | None = None,
+    report_column: str | None = None,
+    latency_device: str | None = None,
     output: str | None = None,
     output_format: str = "table",
 ) -> int:
-    """Print the comparison at a few trial counts, and optionally write an HTML figure."""
-    summary = compare_samplers(space_name, benchmark_path, [s.strip() for s in samplers],
-                               trials, seeds, [o.strip() for o in objectives],
-                               progress=True)  # fmt: skip
+    """Print the comparison at a few trial counts (and, with cost objectives and random among the
+    samplers, each sampler paired with random seed by seed), and optionally write an HTML figure."""
+    samplers = [s.strip() for s in samplers]
+    objectives = [o.strip() for o in objectives]
+    columns = dict(select_column=select_column, report_column=report_column)
+    bench = load_benchmark(benchmark, space_name, **columns)
+    runs = run_comparison(benchmark, samplers, trials, seeds, objectives, space=space_name,
+                          latency_device=latency_device, progress=True, **columns)  # fmt: skip
+    summary = summarize(runs)
     shown = [n for n in REPORTED_TRIALS if n < trials] + [trials]
     table = summary[summary["trial"].isin(shown)].reset_index(drop=True)
-    columns = [Column(c, decimals=3) for c in table.columns if c.endswith(("_mean", "_std"))]
-    sys.stdout.write(render(table, output_format, columns))
+    numbers = [Column(c, decimals=3) for c in table.columns if c.endswith(("_mean", "_std"))]
+    if not is_machine(output_format):
+        reported = "test" if bench.report else "validation (this table is validation only)"
+        print(f"{bench.name}: best-by-{bench.select_label} arch's {reported} accuracy per trial "
+              "count, mean and std over seeds", file=sys.stderr)  # fmt: skip
+        if len(objectives) > 1:
+            print(reference_note(bench, objectives), file=sys.stderr)
+    sys.stdout.write(render(table, output_format, numbers))
+    if len(objectives) > 1 and BASELINE in samplers and not is_machine(output_format):
+        paired = paired_against(runs, BASELINE, trials, "hv_ratio")
+        print(f"\npaired with {BASELINE} on the same seeds at {trials} trials:")
+        decimals = [Column(c, decimals=4) for c in paired.columns if "hv_ratio" in c or "diff" in c]
+        sys.stdout.write(render(paired, output_format, decimals))
     if output:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,9 @@ def run_profile(
     """Profile each MODEL and print one row per model in `output_format`; return the exit status.
 
     MACs are per image (batch 1); latency is per batch of `batch_size`. `input_size` None: each
-    torchvision model at its weights' crop size (where the published GFLOPS were counted), 224 for
-    space archs. Every MODEL is resolved before anything is built, so a typo fails at once.
+    torchvision model at its weights' crop size (where the published GFLOPS were counted), space
+    archs at their benchmark's input (32 for nb201 and the macro spaces) or else 224; `num_classes`
+    None likewise: the weights', the benchmark's, or 1000. Every MODEL is resolved before anything is built, so a typo fails at once.
     """
     check_format(output_format)
     measure.check_device_and_dtype(device, dtype)

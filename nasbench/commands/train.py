@@ -6,12 +6,12 @@ import sys
 
 import pandas as pd
 
+from nasbench.arch_strings import resolve_arch
 from nasbench.data import load_dataset
 from nasbench.evaluation.context import Context, Request, make_recipe, resolve_device
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results.formats import Column, render
 from nasbench.results.vocabulary import COSTS
-from nasbench.spaces import resolve_arch
 
 # what `train` prints, in order; json and csv print them exactly, the others as people read them
 SHOWN = (
@@ -54,7 +54,8 @@ def run_train(
     seed: int = 0,
     output_format: str = "table",
 ) -> int:
-    """Train `arch_spec` (a JSON file or a reference name of the space) and print its metrics."""
+    """Train `arch_spec` (a reference name of the space, a JSON file or the space's benchmark arch
+    string) and print its metrics."""
     space, arch, label = resolve_arch(f"{space_name}:{arch_spec}")
     device = resolve_device(device)
     data = load_dataset(

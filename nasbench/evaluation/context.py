@@ -32,6 +32,7 @@ class Context:
     recipe: TrainConfig | None = None
     device: str = "cpu"
     benchmark: TabularBenchmark | None = None
+    latency_device: str | None = None  # a benchmark's latency column, looked up not measured
     test: bool = False  # also measure test accuracy (never during a search)
 
 
@@ -77,14 +78,18 @@ def make_recipe(
     return default_train_config(dataset, overrides)
 
 
-def protocol_hash(data: DataSplits, config: TrainConfig, extra: dict[str, Any]) -> str:
-    """Id of the training protocol: two results are comparable (and reusable) iff these agree."""
-    protocol = {
-        "dataset": data.name,
-        "image_size": data.image_size,
-        "num_train": int(len(data.train_y)),
-        "recipe": dataclasses.asdict(config),
-        **extra,
-    }
+def protocol_hash(
+    data: DataSplits | None, config: TrainConfig | None, extra: dict[str, Any]
+) -> str:
+    """Id of the training protocol: two results are comparable (and reusable) iff these agree.
+    A benchmark lookup has no data nor recipe: `extra` names the table and its columns."""
+    protocol = dict(extra)
+    if data is not None and config is not None:
+        protocol.update(
+            dataset=data.name,
+            image_size=data.image_size,
+            num_train=int(len(data.train_y)),
+            recipe=dataclasses.asdict(config),
+        )
     text = json.dumps(protocol, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

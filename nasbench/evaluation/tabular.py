@@ -1,7 +1,10 @@
-"""The evaluator that looks up: accuracy and params from a benchmark table, MACs per cell, no training.
+"""The evaluator that looks up: accuracies (and latency) from a benchmark table, costs the table lacks computed.
 
 Same signature as the trained evaluator, so the search runs a tabular benchmark unchanged. A table
 answers the same accuracy every time, so nothing is confirmed and a stored result is always reused.
+Params and MACs come from the table when it has them; otherwise from the network the space builds
+for the benchmark's dataset (classes and input size): `arch_costs` for one arch, `table_costs` for
+every row (the true front needs them all).
 """
 
 from __future__ import annotations
@@ -9,17 +12,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import pandas as pd
 import torch
 
 from nasbench.arch import arch_hash
+from nasbench.arch_strings import parse_arch_string
+from nasbench.benchmarks import COST_COLUMNS, TabularBenchmark
+from nasbench.config import OBJECTIVES, directions
 from nasbench.evaluation.context import Context, Evaluation, Request
 from nasbench.evaluation.trained import broke_limits, data_columns, reuse
-from nasbench.measure import count_macs
+from nasbench.measure import count_macs, count_params
+from nasbench.results.pareto import non_dominated
 from nasbench.spaces import ArchError, load_space
 
 
 def evaluate_tabular(arch: dict[str, Any], ctx: Context, request: Request) -> Evaluation:
     """Evaluate `arch` by looking it up in ctx.benchmark (seeds and should_stop do not apply)."""
+    bench = ctx.benchmark
     row: dict[str, Any] = {"arch": arch, "arch_hash": arch_hash(arch), **data_columns(ctx)}
     try:
         ctx.space.validate(arch)
@@ -27,8 +36,13 @@ def evaluate_tabular(arch: dict[str, Any], ctx: Context, request: Request) -> Ev
             reuse(request.previous, row)
             status = "reused"
         else:
-            row.update(ctx.benchmark.lookup(arch))
-            row.update(macs=macs_of_cell(ctx.space, arch), train_s=0.0)
+            row.update(bench.lookup(arch, ctx.latency_device))
+            missing = [c for c in COST_COLUMNS if c not in row]
+            if missing:
+                row.update({c: arch_costs(ctx.space, bench, arch)[c] for c in missing})
+            if ctx.latency_device is not None:
+                row.update(device=ctx.latency_device, device_name=f"{bench.name} table")
+            row.update(train_s=0.0)
             status = "complete"
         if not broke_limits(row, ctx.limits):
             row["status"] = status
@@ -38,30 +52,99 @@ def evaluate_tabular(arch: dict[str, Any], ctx: Context, request: Request) -> Ev
     return Evaluation(row)
 
 
-def macs_of_cell(space: Any, arch: dict[str, str]) -> int:
-    """MACs of the network built from a cell for CIFAR-10 (10 classes, 3x32x32), via count_macs.
+def arch_costs(space: Any, bench: TabularBenchmark, arch: dict[str, Any]) -> dict[str, int]:
+    """{params, macs} of the network `space` builds from `arch` for the benchmark's dataset."""
+    if space.NAME == "nb201":
+        base, per_edge = _cell_op_costs(bench.num_classes, bench.image_size)
+        return {c: base[c] + sum(per_edge[op][c] for op in arch.values()) for c in COST_COLUMNS}
+    return dict(_built_costs(space.NAME, bench.key(arch), bench.num_classes, bench.image_size))
 
-    Every edge of a cell maps C channels to C channels at one resolution and the nodes only add, so
-    a network's MACs are those of the skeleton plus, for each edge, the cost of its op there. The
-    five networks whose edges all hold one op are measured once each (nasbench.measure.count_macs)
-    and give those costs; tests check the sum against direct measurements of sampled cells.
-    """
-    base, per_edge = _op_costs(space.NAME)
-    return base + sum(per_edge[op] for op in arch.values())
+
+def table_costs(bench: TabularBenchmark) -> pd.DataFrame:
+    """params and macs of every row of the table: its own columns, the rest computed."""
+    costs = bench.frame[[c for c in COST_COLUMNS if c in bench.frame.columns]].copy()
+    missing = [c for c in COST_COLUMNS if c not in costs.columns]
+    if missing:
+        space = load_space(bench.space)
+        computed = [arch_costs(space, bench, parse_arch_string(bench.space, key))
+                    for key in bench.frame.index]  # fmt: skip
+        for column in missing:
+            costs[column] = [c[column] for c in computed]
+    return costs[list(COST_COLUMNS)]
+
+
+def objective_table(
+    bench: TabularBenchmark, objectives: list[str] | tuple[str, ...], latency_device: str | None
+) -> pd.DataFrame:
+    """Every row of the table with the columns of `objectives` (val_acc, macs, params,
+    latency_ms) and test_acc when the table reports one; index: the arch string."""
+    table = bench.frame[["val_acc"] + (["test_acc"] if "test_acc" in bench.frame else [])].copy()
+    costs = [OBJECTIVES[name].column for name in objectives[1:]]
+    if {"macs", "params"} & set(costs):
+        table = table.join(table_costs(bench))
+    if "latency_ms" in costs:
+        table["latency_ms"] = bench.frame[bench.latency_column(latency_device or "")]
+    return table
+
+
+def true_front(
+    bench: TabularBenchmark, objectives: list[str] | tuple[str, ...], latency_device: str | None
+) -> pd.DataFrame:
+    """The table's Pareto front on the selection accuracy and the cost objectives, cheapest
+    first: what a search of these objectives could find at best."""
+    table = objective_table(bench, objectives, latency_device)
+    columns = [OBJECTIVES[name].column for name in objectives]
+    front = table[non_dominated(table[columns].to_numpy(), directions(objectives))]
+    return front.sort_values(columns[1:] + ["val_acc"] if len(columns) > 1 else ["val_acc"],
+                             ascending=[True] * (len(columns) - 1) + [False])  # fmt: skip
+
+
+def macs_of_cell(
+    space: Any, arch: dict[str, str], num_classes: int = 10, image_size: int = 32
+) -> int:
+    """MACs of the NAS-Bench-201 network built from a cell (CIFAR-10 by default)."""
+    base, per_edge = _cell_op_costs(num_classes, image_size)
+    del space  # the cell's skeleton is fixed; kept for callers that pass the space
+    return base["macs"] + sum(per_edge[op]["macs"] for op in arch.values())
 
 
 @cache
-def _op_costs(space_name: str) -> tuple[int, dict[str, int]]:
-    space = load_space(space_name)
+def _cell_op_costs(
+    num_classes: int, image_size: int
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """A NAS-Bench-201 network's params and MACs split into the skeleton's and each edge op's.
+
+    Every edge of a cell maps C channels to C channels at one resolution and the nodes only add,
+    so a network's cost is the skeleton's plus, for each edge, the cost of its op there. The five
+    networks whose edges all hold one op are measured once each and give those costs; tests check
+    the sum against direct measurements of sampled cells.
+    """
+    space = load_space("nb201")
     totals = {}
     for op in space.OPS:
         with torch.device("cpu"):
-            model = space.build(dict.fromkeys(space.EDGES, op), 10, 3, 32)
-        totals[op] = count_macs(model, (1, 3, 32, 32)).macs
+            model = space.build(dict.fromkeys(space.EDGES, op), num_classes, 3, image_size)
+        totals[op] = {
+            "params": count_params(model),
+            "macs": count_macs(model, (1, 3, image_size, image_size)).macs,
+        }
     base = totals["none"]
-    per_edge = {}
+    per_edge: dict[str, dict[str, int]] = {}
     for op, total in totals.items():
-        cost, remainder = divmod(total - base, len(space.EDGES))
-        assert remainder == 0, f"{op}: MACs not shared evenly by the edges"
-        per_edge[op] = cost
+        per_edge[op] = {}
+        for column in COST_COLUMNS:
+            cost, remainder = divmod(total[column] - base[column], len(space.EDGES))
+            assert remainder == 0, f"{op}: {column} not shared evenly by the edges"
+            per_edge[op][column] = cost
     return base, per_edge
+
+
+@cache
+def _built_costs(
+    space_name: str, key: str, num_classes: int, image_size: int
+) -> tuple[tuple[str, int], ...]:
+    space = load_space(space_name)
+    with torch.device("cpu"):
+        model = space.build(parse_arch_string(space_name, key), num_classes, 3, image_size)
+    macs = count_macs(model, (1, 3, image_size, image_size)).macs
+    return (("params", count_params(model)), ("macs", macs))

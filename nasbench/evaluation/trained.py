@@ -98,7 +98,11 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
 def data_columns(ctx: Context) -> dict[str, Any]:
     """The dataset columns of a row: what the accuracies were measured on."""
     if ctx.benchmark is not None:
-        return {"dataset": ctx.benchmark.dataset, "image_size": 32, "batch_size": None}
+        bench = ctx.benchmark
+        dataset = (
+            bench.dataset if bench.dataset == bench.name else f"{bench.dataset} ({bench.name})"
+        )
+        return {"dataset": dataset, "image_size": bench.image_size, "batch_size": None}
     return {
         "dataset": ctx.data.name,
         "image_size": ctx.data.image_size,

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from nasbench.config import OBJECTIVES
 from nasbench.report.info import is_number, labels, value_order
 from nasbench.report.load import Study
 from nasbench.results.pareto import pareto_mask
@@ -56,6 +57,7 @@ def pareto_figure(
     fig = go.Figure()
     many = len(usable) > 500
     for s in studies:
+        _add_true_front(fig, s, cost, colors[s.name])
         rows = usable[(usable["study_name"] == s.name) & (usable["source"] == "search")]
         if not len(rows):
             continue
@@ -113,6 +115,33 @@ def pareto_figure(
         **_layout(),
     )
     return fig
+
+
+def _add_true_front(fig: go.Figure, study: Study, cost: Cost, color: str) -> None:
+    """A benchmark study's true front of this cost (stored with the study), drawn dashed under
+    the found one."""
+    objectives = study.attrs.get("objectives") or []
+    true_front = pd.DataFrame(study.attrs.get("true_front") or [])
+    # a front of accuracy against one cost is drawn on that cost's panel only
+    if len(objectives) != 2 or OBJECTIVES[objectives[1]].column != cost.column:
+        return
+    true_front = true_front.sort_values(cost.column, kind="stable")
+    name = (study.attrs.get("benchmark") or {}).get("name", "benchmark")
+    fig.add_trace(
+        go.Scatter(
+            x=true_front[cost.column].astype(float).to_numpy() * cost.scale,
+            y=true_front["val_acc"].astype(float).to_numpy(),
+            mode="lines+markers",
+            line_shape="hv",
+            name=f"{esc(study.name)}: true front of {esc(name)}",
+            legendgroup=esc(study.name),
+            line=dict(color=color, width=1.5, dash="dash"),
+            marker=dict(color=color, size=5, symbol="circle-open"),
+            opacity=0.6,
+            text=[esc(str(a)) for a in true_front.get("arch", [])],
+            hovertemplate="%{text}<br>%{y:.2f} % at %{x}<extra>true front</extra>",
+        )
+    )
 
 
 def best_accuracy_figure(

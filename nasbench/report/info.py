@@ -64,7 +64,9 @@ def overview_rows(study: Study) -> dict[str, str | None]:
     if settings.get("train_fraction") not in (None, 1, 1.0):
         budget.append(f"{settings['train_fraction']:g} of the training set")
     train_s = rows["train_s"].dropna().astype(float) if "train_s" in rows else pd.Series()
-    if len(train_s):
+    if a.get("benchmark"):
+        budget = ["none: every result looked up in the benchmark table"]
+    elif len(train_s):
         budget.append(
             f"training {_duration(train_s.sum())} in all, median {_duration(train_s.median())} a trial"
         )
@@ -104,6 +106,7 @@ def overview_rows(study: Study) -> dict[str, str | None]:
     return {
         "space": _joined(a.get("space"), _column(rows, "space")),
         "dataset": _joined(a.get("dataset"), _column(rows, "dataset")),
+        "benchmark": _benchmark_text(a.get("benchmark")),
         "proxy budget": " · ".join(budget) or None,
         "objectives": _joined(objectives),
         "sampler": _joined(a.get("sampler")),
@@ -114,6 +117,37 @@ def overview_rows(study: Study) -> dict[str, str | None]:
         "best val accuracy": best,
         "Optuna study": "present" if study.in_optuna else "none (results rows only)",
     }
+
+
+def _benchmark_text(bench: dict[str, Any] | None) -> str | None:
+    if not bench:
+        return None
+    device = bench.get("latency_device")
+    return (
+        f"{bench.get('name')}: selects on {bench.get('selected_on')}, "
+        + (
+            "validation only"
+            if bench.get("validation_only")
+            else f"reports {bench.get('reported')}"
+        )
+        + (f", latency on {device}" if device else "")
+        + " (looked up, not trained)"
+    )
+
+
+def benchmark_note(study_name: str, bench: dict[str, Any]) -> str:
+    """What a benchmark study's accuracies are, as one sentence of HTML."""
+    reported = (
+        "it has no test accuracy: every figure here is validation only"
+        if bench.get("validation_only")
+        else f"its reported accuracy (test_acc) is the table's {esc(str(bench.get('reported')))}"
+    )
+    return (
+        f"Study {esc(study_name)} looked its results up in the benchmark table "
+        f"{esc(str(bench.get('name')))} ({esc(str(bench.get('source')))}): val accuracy is the "
+        f"table's {esc(str(bench.get('selected_on')))}, {reported}. The dashed line is the "
+        "table's true front of the study's objectives: the best any search could find."
+    )
 
 
 def _joined(*candidates: Any) -> str | None:

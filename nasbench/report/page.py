@@ -145,6 +145,10 @@ def _pareto_section(
             "accurate for less. Diamonds are reference models. Axes are shared across studies."
         )
     )
+    for s in studies:
+        bench = s.attrs.get("benchmark")
+        if bench:
+            section.parts.append(_note(info.benchmark_note(s.name, bench)))
     for cost in COSTS:
         usable = info.plottable(evaluated, cost.column)
         searched = usable[usable["source"] == "search"]

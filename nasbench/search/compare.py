@@ -1,17 +1,22 @@
-"""Sampler comparison on a tabular benchmark: best-by-validation test accuracy per trial count, and a figure.
+"""Sampler comparison on a benchmark table: the best-by-selection arch's reported accuracy per trial count
+and, with cost objectives, the found front's hypervolume as a fraction of the table's true front's.
 
 Every sampler runs `seeds` in-memory Optuna studies of `trials` trials each. A trial's objective
-values come from the table (validation accuracy; params) or are measured once per cell (MACs), so a
-study of a hundred trials takes seconds. After each trial the study's choice is the trial with the
-best validation accuracy so far; its *test* accuracy is what the comparison reports, mean and
-standard deviation over the seeds. Every trial counts, a revisited cell included. With several
-objectives the comparison also reports the hypervolume of the trials so far (nasbench.results.pareto).
+values come from the table (selection accuracy; params, MACs and latency from the table or computed
+once per arch: nasbench.evaluation.tabular), so a study of a hundred trials takes seconds. After
+each trial the study's choice is the trial with the best selection accuracy so far; its *reported*
+accuracy (test, or validation for a validation-only table) is what the comparison shows, mean and
+standard deviation over the seeds. Every trial counts, a revisited arch included.
+
+With cost objectives, `hv_ratio` is the hypervolume of the trials so far divided by the hypervolume
+of the table's true front (nasbench.results.pareto's normalisation: losses 0 at 100 % accuracy and
+zero cost, 1 at the reference point of 0 % accuracy and REFERENCE_COST_MARGIN x the table's
+largest cost), both on the selection accuracy: 1 means the search found the whole true front.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,38 +24,39 @@ import optuna
 import pandas as pd
 
 from nasbench.benchmarks import TabularBenchmark, load_benchmark
-from nasbench.config import directions
+from nasbench.config import OBJECTIVES, directions
 from nasbench.errors import UsageError
-from nasbench.evaluation.tabular import macs_of_cell
-from nasbench.results.pareto import hypervolume_history
+from nasbench.evaluation.tabular import objective_table, true_front
+from nasbench.results.pareto import hypervolume, hypervolume_history
 from nasbench.search import samplers as sampler_table
 from nasbench.spaces import load_space
 
-# the objectives a table answers; the first must be accuracy (validation accuracy from the table)
-COMPARE_OBJECTIVES = ("acc", "macs", "params")
-# hypervolume reference: 0 % accuracy, and 1.1 x the cost of the costliest cell of the space
+# the objectives a table answers; the first must be accuracy (the table's selection accuracy)
+COMPARE_OBJECTIVES = ("acc", "macs", "params", "latency")
+# hypervolume reference: 0 % accuracy, and 1.1 x the largest cost of the table
 REFERENCE_COST_MARGIN = 1.1
 
 
 def run_comparison(
-    space_name: str,
-    benchmark_path: str | Path,
+    benchmark: str,
     samplers: Sequence[str],
     trials: int,
     seeds: int,
     objectives: Sequence[str] = ("acc",),
+    *,
+    space: str | None = None,
+    select_column: str | None = None,
+    report_column: str | None = None,
+    latency_device: str | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """One row per (sampler, seed, trial): the best-so-far's val/test accuracy, and hypervolume."""
-    objectives = _check(space_name, samplers, trials, seeds, objectives)
-    benchmark = load_benchmark(benchmark_path)
-    if benchmark.space != space_name:
-        raise UsageError(
-            f"benchmark {benchmark.path} holds cells of space {benchmark.space!r}, not {space_name!r}"
-        )
-    space = load_space(space_name)
-    table = _table(benchmark)
-    reference = _reference_costs(benchmark, space, objectives[1:])
+    """One row per (sampler, seed, trial): the best-so-far's val/test accuracy, and hv_ratio."""
+    objectives = _check(samplers, trials, seeds, objectives)
+    bench = load_benchmark(benchmark, space, select_column, report_column)
+    device = _latency_device(bench, objectives, latency_device)
+    space_module = load_space(bench.space)
+    table = _lookup_table(bench, objectives, device)
+    reference, true_volume = _reference(bench, objectives, device, table)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     runs = [(name, seed) for name in samplers for seed in range(seeds)]
@@ -60,36 +66,33 @@ def run_comparison(
         runs = tqdm(runs, desc="compare-samplers", unit="study")
     frames = []
     for name, seed in runs:
-        history = _run_study(space, table, name, seed, trials, objectives)
-        frames.append(_curves(history, objectives, reference).assign(sampler=name, seed=seed))
+        history = _run_study(space_module, bench, table, name, seed, trials, objectives)
+        curves = _curves(history, objectives, reference, true_volume)
+        frames.append(curves.assign(sampler=name, seed=seed))
     columns = ["sampler", "seed", "trial", "val_acc", "test_acc"]
     if len(objectives) > 1:
-        columns.append("hypervolume")
+        columns.append("hv_ratio")
     return pd.concat(frames, ignore_index=True)[columns]
 
 
 def compare_samplers(
-    space_name: str,
-    benchmark_path: str | Path,
-    samplers: Sequence[str],
-    trials: int,
-    seeds: int,
-    objectives: Sequence[str] = ("acc",),
-    progress: bool = False,
-) -> pd.DataFrame:
-    """Per sampler and trial count 1..trials: mean and std over seeds of the best-by-validation
-    arch's test accuracy (and validation accuracy, and hypervolume for several objectives).
+    benchmark: str, samplers: Sequence[str], trials: int, seeds: int,
+    objectives: Sequence[str] = ("acc",), **options: Any,
+) -> pd.DataFrame:  # fmt: skip
+    """Per sampler and trial count 1..trials: mean and std over seeds of the best-by-selection
+    arch's reported accuracy (and selection accuracy, and hv_ratio for several objectives).
 
     Columns: sampler, trial, seeds, test_acc_mean, test_acc_std, val_acc_mean, val_acc_std
-    [, hypervolume_mean, hypervolume_std]; std is the population standard deviation over seeds.
+    [, hv_ratio_mean, hv_ratio_std]; std is the population standard deviation over seeds.
+    Options: those of run_comparison (space, select_column, report_column, latency_device,
+    progress).
     """
-    runs = run_comparison(space_name, benchmark_path, samplers, trials, seeds, objectives, progress)
-    return summarize(runs)
+    return summarize(run_comparison(benchmark, samplers, trials, seeds, objectives, **options))
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Aggregate `run_comparison` rows over seeds, keeping the samplers in their given order."""
-    metrics = [c for c in ("test_acc", "val_acc", "hypervolume") if c in runs.columns]
+    metrics = [c for c in ("test_acc", "val_acc", "hv_ratio") if c in runs.columns]
     grouped = runs.groupby(["sampler", "trial"], sort=False)
     summary = grouped[metrics].agg(["mean", lambda s: s.std(ddof=0)])
     summary.columns = [f"{m}_{'mean' if stat == 'mean' else 'std'}" for m, stat in summary.columns]
@@ -97,16 +100,45 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
+def paired_against(runs: pd.DataFrame, baseline: str, trial: int, metric: str) -> pd.DataFrame:
+    """Each sampler against `baseline` at `trial`, seed by seed: mean of `metric`, its spread,
+    and on how many seeds the sampler did strictly better, tied, or worse."""
+    at = runs[runs["trial"] == trial].pivot(index="seed", columns="sampler", values=metric)
+    if baseline not in at.columns:
+        raise UsageError(f"the comparison has no {baseline!r} runs to pair against")
+    rows = []
+    for name in dict.fromkeys(runs["sampler"]):
+        diff = at[name] - at[baseline]
+        rows.append({
+            "sampler": name, "trial": trial, "seeds": len(at),
+            f"{metric}_mean": at[name].mean(), f"{metric}_std": at[name].std(ddof=0),
+            f"vs_{baseline}_mean_diff": diff.mean(),
+            "better": int((diff > 0).sum()), "tied": int((diff == 0).sum()),
+            "worse": int((diff < 0).sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def reference_note(bench: TabularBenchmark, objectives: Sequence[str]) -> str:
+    """One line stating what hv_ratio is measured against."""
+    costs = ", ".join(objectives[1:])
+    return (
+        f"hv_ratio: hypervolume of the found front / of the true front of {bench.name} "
+        f"({bench.select_label} against {costs}); reference point 0 % accuracy and "
+        f"{REFERENCE_COST_MARGIN} x the table's largest {costs}; losses normalised to [0, 1]"
+    )
+
+
 def compare_figure(summary: pd.DataFrame) -> Any:
-    """A plotly figure of `compare_samplers`' frame: test accuracy (mean +- std band) per trial
-    count for each sampler, and the hypervolume beside it when the frame has one."""
+    """A plotly figure of `compare_samplers`' frame: reported accuracy (mean +- std band) per trial
+    count for each sampler, and the hypervolume ratio beside it when the frame has one."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
-    panels = [("test_acc", "test accuracy of the best-by-validation arch (%)")]
-    if "hypervolume_mean" in summary.columns:
-        panels.append(("hypervolume", "hypervolume (fraction of the reference box)"))
+    panels = [("test_acc", "reported accuracy of the best-by-selection arch (%)")]
+    if "hv_ratio_mean" in summary.columns:
+        panels.append(("hv_ratio", "hypervolume / true front's"))
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, t in panels])
     colors = qualitative.Plotly
     for k, (name, rows) in enumerate(summary.groupby("sampler", sort=False)):
@@ -128,9 +160,7 @@ def compare_figure(summary: pd.DataFrame) -> Any:
                 row=1, col=col,
             )  # fmt: skip
             figure.update_xaxes(title_text="trials", row=1, col=col)
-    figure.update_layout(
-        title="Search strategies on the tabular benchmark (mean +- std over seeds)"
-    )
+    figure.update_layout(title="Search strategies on a benchmark table (mean +- std over seeds)")
     return figure
 
 
@@ -138,7 +168,7 @@ def compare_figure(summary: pd.DataFrame) -> Any:
 
 
 def _check(
-    space_name: str, samplers: Sequence[str], trials: int, seeds: int, objectives: Sequence[str]
+    samplers: Sequence[str], trials: int, seeds: int, objectives: Sequence[str]
 ) -> list[str]:
     objectives = list(objectives)
     unknown = [o for o in objectives if o not in COMPARE_OBJECTIVES]
@@ -160,55 +190,83 @@ def _check(
             )
     if trials < 1 or seeds < 1:
         raise UsageError(f"trials and seeds must be at least 1, got {trials} and {seeds}")
-    load_space(space_name)  # SpaceError for an unknown space
     return objectives
 
 
-def _table(benchmark: TabularBenchmark) -> dict[str, tuple[float, float, int]]:
-    """arch string -> (val_acc, test_acc, params): a dict, as thousands of look-ups must be fast."""
-    frame = benchmark.frame
-    return dict(
-        zip(frame.index, zip(frame["val_acc"], frame["test_acc"], frame["params"], strict=True),
-            strict=True)
-    )  # fmt: skip
+def _latency_device(
+    bench: TabularBenchmark, objectives: list[str], device: str | None
+) -> str | None:
+    if "latency" not in objectives:
+        return None
+    if not bench.latency_devices:
+        raise UsageError(f"benchmark {bench.name} has no latency; use macs or params")
+    device = device or "pixel3"
+    bench.latency_column(device)
+    return device
+
+
+def _lookup_table(
+    bench: TabularBenchmark, objectives: list[str], device: str | None
+) -> dict[str, tuple[float, ...]]:
+    """arch string -> (selection acc, reported acc, costs...): a dict, as look-ups must be fast."""
+    frame = objective_table(bench, objectives, device)
+    reported = frame["test_acc"] if "test_acc" in frame else frame["val_acc"]
+    costs = [frame[OBJECTIVES[o].column].astype(float) for o in objectives[1:]]
+    return dict(zip(frame.index, zip(frame["val_acc"], reported, *costs, strict=True), strict=True))
+
+
+def _reference(
+    bench: TabularBenchmark,
+    objectives: list[str],
+    device: str | None,
+    table: dict[str, tuple[float, ...]],
+) -> tuple[np.ndarray | None, float]:
+    if len(objectives) < 2:
+        return None, 1.0
+    costs = np.array([values[2:] for values in table.values()])
+    reference = np.array([0.0, *(REFERENCE_COST_MARGIN * costs.max(axis=0))])
+    front = true_front(bench, objectives, device)
+    columns = [OBJECTIVES[o].column for o in objectives]
+    return reference, hypervolume(front[columns].to_numpy(), directions(objectives), reference)
 
 
 def _run_study(
     space: Any,
-    table: dict[str, tuple[float, float, int]],
+    bench: TabularBenchmark,
+    table: dict[str, tuple[float, ...]],
     sampler_name: str,
     seed: int,
     trials: int,
     objectives: list[str],
 ) -> list[tuple[float, ...]]:
-    """Run one study; return per trial (val_acc, test_acc, cost...) in trial order."""
+    """Run one study; return per trial (val_acc, reported acc, cost...) in trial order."""
     sampler = sampler_table.make_sampler(
-        sampler_name, seed=seed, n_objectives=len(objectives), space=space
+        sampler_name, seed=seed, n_objectives=len(objectives), space=space, parallel=False
     )
     study = optuna.create_study(directions=directions(objectives), sampler=sampler)
     history: list[tuple[float, ...]] = []
     for _ in range(trials):
         trial = study.ask()
-        arch = space.suggest(trial)
-        key = space.to_nb201_string(arch)
+        key = bench.key(space.suggest(trial))
         if key not in table:
-            raise UsageError(f"the benchmark has no row for {key}: it must hold every cell")
-        val_acc, test_acc, params = table[key]
-        costs = [
-            float(params) if o == "params" else float(macs_of_cell(space, arch))
-            for o in objectives[1:]
-        ]
-        study.tell(trial, [val_acc, *costs])
-        history.append((val_acc, test_acc, *costs))
+            raise UsageError(
+                f"benchmark {bench.name} has no row for {key}: it must hold every arch"
+            )
+        values = table[key]
+        study.tell(trial, [values[0], *values[2:]])
+        history.append(values)
     return history
 
 
 def _curves(
-    history: list[tuple[float, ...]], objectives: list[str], reference: np.ndarray | None
+    history: list[tuple[float, ...]],
+    objectives: list[str],
+    reference: np.ndarray | None,
+    true_volume: float,
 ) -> pd.DataFrame:
     values = np.asarray(history, dtype=float)
     val, test = values[:, 0], values[:, 1]
-    # index of the best validation accuracy so far (the first one on ties)
+    # index of the best selection accuracy so far (the first one on ties)
     best = np.zeros(len(val), dtype=int)
     for i in range(1, len(val)):
         best[i] = i if val[i] > val[best[i - 1]] else best[i - 1]
@@ -217,18 +275,6 @@ def _curves(
     )
     if reference is not None:
         points = np.column_stack([val, values[:, 2:]])
-        frame["hypervolume"] = hypervolume_history(points, directions(objectives), reference)
+        volume = hypervolume_history(points, directions(objectives), reference)
+        frame["hv_ratio"] = volume / true_volume
     return frame
-
-
-def _reference_costs(
-    benchmark: TabularBenchmark, space: Any, costs: list[str]
-) -> np.ndarray | None:
-    if not costs:
-        return None
-    largest = {
-        "params": float(benchmark.frame["params"].max()),
-        # MACs grow with every convolution: the all-3x3 cell is the costliest
-        "macs": float(macs_of_cell(space, space.REFERENCE_ARCHS["all_conv_3x3"])),
-    }
-    return np.array([0.0] + [REFERENCE_COST_MARGIN * largest[c] for c in costs])

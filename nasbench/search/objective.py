@@ -73,7 +73,9 @@ class Objective:
             seeds=evaluation_seeds,
             previous=self._stored_result(trial, arch),
             front=self.front,
-            should_stop=self._stopping_rule(trial) if self.settings.pruning else None,
+            should_stop=self._stopping_rule(trial)
+            if self.ctx.recipe and self.settings.pruning
+            else None,
         )
         return self.evaluate(arch, self.ctx, request)
 

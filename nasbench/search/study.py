@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from typing import Any
@@ -13,11 +14,13 @@ import sqlalchemy.exc
 import torch
 
 from nasbench.arch import flatten_arch
-from nasbench.benchmarks import load_benchmark
+from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, load_benchmark
 from nasbench.config import SearchSettings, directions
 from nasbench.data import load_dataset
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import Context, make_recipe, protocol_hash, resolve_device
+from nasbench.evaluation.tabular import true_front
+from nasbench.evaluation.trained import data_columns
 from nasbench.results import store
 from nasbench.search import samplers
 from nasbench.spaces import load_space
@@ -26,7 +29,8 @@ from nasbench.spaces import load_space
 HEARTBEAT_INTERVAL_S = int(os.environ.get("NASBENCH_HEARTBEAT_S", "10"))
 GRACE_PERIOD_S = int(os.environ.get("NASBENCH_GRACE_PERIOD_S", "60"))
 # Settings that define what a study measures: a rerun must not change them.
-PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark")
+PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark", "select_column",
+                     "report_column", "latency_device")  # fmt: skip
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 
 
@@ -48,6 +52,13 @@ def prepare_search(settings: SearchSettings) -> tuple[Context, optuna.Study]:
 def search_context(settings: SearchSettings) -> Context:
     """The evaluation context of a search: its space, data (or benchmark), recipe and protocol."""
     space = load_space(settings.space)
+    limits = {
+        column: getattr(settings, name)
+        for column, name in LIMIT_SETTINGS.items()
+        if getattr(settings, name) is not None
+    }
+    if settings.benchmark:
+        return _benchmark_context(settings, space, limits)
     device = resolve_device(settings.device)
     data = load_dataset(
         settings.dataset,
@@ -58,25 +69,9 @@ def search_context(settings: SearchSettings) -> Context:
     )
     recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}),
                          settings.epochs, settings.batch_size)  # fmt: skip
-    benchmark = None
     extra: dict[str, Any] = {"space": settings.space}
-    if settings.benchmark:
-        benchmark = load_benchmark(settings.benchmark)
-        extra["benchmark"] = benchmark.fingerprint
-        if "latency" in settings.objectives or settings.max_latency_ms:
-            raise UsageError("tabular mode (--benchmark) has no latency; use macs or params")
-        if settings.space != benchmark.space:
-            raise UsageError(
-                f"--benchmark {settings.benchmark} holds {benchmark.space} cells, "
-                f"not {settings.space!r} archs"
-            )
-    elif settings.confirm_runs > 1:
+    if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
-    limits = {
-        column: getattr(settings, name)
-        for column, name in LIMIT_SETTINGS.items()
-        if getattr(settings, name) is not None
-    }
     return Context(
         space=space,
         protocol=protocol_hash(data, recipe, extra),
@@ -85,7 +80,37 @@ def search_context(settings: SearchSettings) -> Context:
         data=data,
         recipe=recipe,
         device=device,
-        benchmark=benchmark,
+    )
+
+
+def _benchmark_context(settings: SearchSettings, space: Any, limits: dict[str, float]) -> Context:
+    """A search that looks its results up in a benchmark table: no data, recipe nor device."""
+    bench = load_benchmark(
+        settings.benchmark, settings.space, settings.select_column, settings.report_column
+    )
+    latency_device = None
+    if "latency" in settings.objectives or settings.max_latency_ms is not None:
+        if not bench.latency_devices:
+            raise UsageError(
+                f"benchmark {bench.name} has no latency (NAS-Bench-201's latencies exist for "
+                "CIFAR-10 only: nb201-cifar10); use macs or params"
+            )
+        latency_device = settings.latency_device or DEFAULT_LATENCY_DEVICE
+        bench.latency_column(latency_device)  # one line naming the devices it has
+    extra = {
+        "space": settings.space,
+        "benchmark": bench.fingerprint,
+        "select": list(bench.select),
+        "report": list(bench.report),
+        "latency_device": latency_device,
+    }
+    return Context(
+        space=space,
+        protocol=protocol_hash(None, None, extra),
+        objectives=tuple(settings.objectives),
+        limits=limits,
+        benchmark=bench,
+        latency_device=latency_device,
     )
 
 
@@ -193,11 +218,49 @@ def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> N
         )
 
 
+def benchmark_attrs(ctx: Context) -> dict[str, Any]:
+    """What the report and table say about a benchmark study's accuracies and costs."""
+    bench = ctx.benchmark
+    return {
+        "name": bench.name,
+        "source": bench.source,
+        "licence": bench.licence,
+        "rows": len(bench),
+        "selected_on": bench.select_label,
+        "reported": bench.report_label,
+        "validation_only": bench.validation_only,
+        "how": bench.how,
+        "latency_device": ctx.latency_device,
+    }
+
+
+def _front_records(ctx: Context, objectives: list[str]) -> list[dict[str, Any]]:
+    """The benchmark's true front of these objectives as plain records (arch string first)."""
+    if len(objectives) < 2:
+        return []
+    front = true_front(ctx.benchmark, objectives, ctx.latency_device)
+    return json.loads(front.reset_index().to_json(orient="records"))
+
+
 def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> dict[str, Any]:
     """What a study records about itself (optuna-dashboard shows these; `report` reads them)."""
     recorded = dataclasses.asdict(settings)
     for key in ("storage", "worker_index", "workers", "devices", "device"):
         recorded.pop(key)
+    if ctx.benchmark is not None:
+        return {
+            "settings": recorded,
+            "protocol_hash": ctx.protocol,
+            "space": settings.space,
+            "dataset": data_columns(ctx)["dataset"],
+            "image_size": ctx.benchmark.image_size,
+            "objectives": list(settings.objectives),
+            "sampler": sampler_name,
+            "benchmark": benchmark_attrs(ctx),
+            "true_front": _front_records(ctx, settings.objectives),
+            "optuna_version": optuna.__version__,
+            "code_version": store.code_version(),
+        }
     return {
         "settings": recorded,
         "protocol_hash": ctx.protocol,
