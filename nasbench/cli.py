@@ -92,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (see experiments/); flags given here win",
     )
     p.add_argument(
-        "--space", default=None, help="search space (mobilenet, resnet, vit, swin, nb201)"
+        "--space",
+        default=None,
+        help="search space (mobilenet, resnet, vit, swin, nb201, nas_bench_macro, "
+        "channel_bench_mobilenet, channel_bench_resnet, or a dotted module path)",
     )
     p.add_argument(
         "--trials",
@@ -147,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--arch",
         required=True,
-        metavar="FILE.json|NAME",
-        help="an arch JSON file or a reference arch name of the space",
+        metavar="NAME|FILE.json|ARCHSTRING",
+        help="a reference arch name, an arch JSON file, or the space's benchmark arch string",
     )
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
@@ -184,6 +187,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-name", default=None, help="the study the rows belong to")
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser(
+        "fidelity", help="how well proxy budgets and zero-cost proxies rank a benchmark's archs"
+    )
+    _add_benchmark_flags(
+        p, help_text="the table whose archs are trained and judged (NAME|FILE.csv)"
+    )
+    p.add_argument(
+        "--space", default=None, help="with --benchmark FILE.csv: the space of its archs"
+    )
+    p.add_argument("--dataset", required=True, help="a dataset with the benchmark's classes")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--archs", type=_positive_int, required=True, metavar="K")
+    p.add_argument(
+        "--budget",
+        action="append",
+        default=None,
+        metavar='"epochs=3,image_size=16"',
+        help="a proxy budget (repeatable; default: the dataset's search recipe; "
+        '"" with --zero-cost: train nothing)',
+    )
+    p.add_argument("--zero-cost", default="", metavar="synflow,nwot,snip,grad_norm")
+    p.add_argument("--seed", type=int, default=0)
+    _add_storage(p)
+    p.add_argument("--study-name", default=None, help="default: fidelity_BENCHMARK_DATASET")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("benchmarks", help="list the benchmark tables shipped with nasbench")
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -338,6 +368,29 @@ def run(args: argparse.Namespace) -> int:
             sort=args.sort,
             output_format=args.format,
         )
+    if args.command == "fidelity":
+        from nasbench.commands.fidelity import run_fidelity_command
+        from nasbench.evaluation.context import resolve_device
+        from nasbench.search.fidelity import FidelitySettings
+
+        if not args.benchmark:
+            raise UsageError("fidelity needs --benchmark NAME|FILE.csv: the truth to judge against")
+        settings = FidelitySettings(
+            benchmark=args.benchmark,
+            dataset=args.dataset,
+            archs=args.archs,
+            budgets=args.budget,
+            zero_cost=[z.strip() for z in args.zero_cost.split(",") if z.strip()],
+            seed=args.seed,
+            storage=args.storage or DEFAULT_STORAGE,
+            study_name=args.study_name,
+            space=args.space,
+            select_column=args.select_column,
+            report_column=args.report_column,
+            data_dir=args.data_dir or "data",
+            device=resolve_device(args.device),
+        )
+        return run_fidelity_command(settings, output_format=args.format)
     if args.command == "benchmarks":
         from nasbench.commands.benchmarks import run_benchmarks
 

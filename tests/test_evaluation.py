@@ -102,11 +102,11 @@ def test_the_tabular_evaluator_looks_the_cell_up_with_the_same_signature(tmp_pat
     cells = [dict.fromkeys(EDGES, op) for op in ("nor_conv_3x3", "skip_connect")]
     table = pd.DataFrame(
         {"arch": [to_nb201_string(c) for c in cells], "params": [1000, 10],
-         "cifar10_valid_acc": [90.5, 50.0], "cifar10_test_acc": [91.0, 51.0]}
+         "valid_acc": [90.5, 50.0], "test_acc": [91.0, 51.0]}
     )  # fmt: skip
     table.to_csv(tmp_path / "t.csv", index=False)
     ctx = Context(space=space, protocol="t", objectives=("acc", "macs"),
-                  benchmark=load_benchmark(tmp_path / "t.csv"))  # fmt: skip
+                  benchmark=load_benchmark(tmp_path / "t.csv", space="nb201"))  # fmt: skip
     row = evaluate_tabular(cells[0], ctx, Request()).row
     assert row["status"] == "complete" and row["val_acc"] == 90.5 and row["test_acc"] == 91.0
     assert row["params"] == 1000 and row["macs"] == macs_of_cell(space, cells[0])

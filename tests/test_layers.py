@@ -35,7 +35,8 @@ FORBIDDEN = {
         torch_side: ("nasbench.search", "nasbench.evaluation", "nasbench.report",
                      "nasbench.commands", "nasbench.cli")
         for torch_side in ("nasbench.layers", "nasbench.attention", "nasbench.measure",
-                           "nasbench.data", "nasbench.train", "nasbench.models", "nasbench.profile")
+                           "nasbench.data", "nasbench.train", "nasbench.models", "nasbench.profile",
+                           "nasbench.zero_cost")
     },
 }  # fmt: skip
 TORCH_FREE = ("nasbench.arch", "nasbench.cells", "nasbench.macro_archs", "nasbench.arch_strings",

@@ -307,6 +307,7 @@ def test_studies_lists_counts(tmp_path):
     assert sum(study[s] for s in ("complete", "reused", "pruned", "infeasible", "failed")) == 2
 
 
+@pytest.mark.slow
 def test_a_nas_bench_macro_search_stores_the_table_s_values_and_its_true_front(tmp_path):
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--space", "nas_bench_macro", "--benchmark", "nas-bench-macro",
@@ -338,6 +339,7 @@ def test_a_nas_bench_macro_search_stores_the_table_s_values_and_its_true_front(t
     assert "true front of nas-bench-macro" in page and "looked up, not trained" in page
 
 
+@pytest.mark.slow
 def test_a_latency_search_reads_the_named_device_and_refuses_tables_without_it(tmp_path):
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--space", "nb201", "--benchmark", "nb201-cifar10", "--trials", "12",

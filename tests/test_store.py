@@ -67,6 +67,9 @@ def full_row(**overrides) -> dict:
         "torch_version": "2.14.1",
         "cuda_version": None,
         "code_version": "0.1.0+gabc1234",
+        "budget": "epochs=2,image_size=16",
+        "proxy_score": 41.9487686,
+        "truth_acc": 92.13,
         "started_at": datetime(2025, 1, 2, 13, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
         "finished_at": datetime(2025, 1, 2, 11, 5, 0, tzinfo=UTC),
     }

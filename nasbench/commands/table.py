@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 
+import pandas as pd
+
 from nasbench.errors import UsageError
 from nasbench.results import store
 from nasbench.results.formats import check_format, render
+from nasbench.results.ranking import SUMMARY_COLUMNS, summarize_fidelity
 from nasbench.results.table import results_table, table_columns
 
 
@@ -30,6 +33,21 @@ def run_table(
                 f"studies with results: {', '.join(known) or 'none'}"
             )
     frame = store.load_results(url, study_names or None)
+    fidelity = frame["source"] == "fidelity" if len(frame) else pd.Series(dtype=bool)
+    if fidelity.any():
+        if not fidelity.all():
+            raise UsageError(
+                "these studies mix proxy-fidelity studies and searches; name one kind with "
+                f"--study-name (fidelity: {', '.join(frame[fidelity]['study_name'].unique())})"
+            )
+        summary = pd.concat(
+            [summarize_fidelity(rows).assign(study=name) for name, rows in
+             frame.groupby("study_name", sort=False)],
+            ignore_index=True,
+        )  # fmt: skip
+        summary = summary[["study", *summary.columns[:-1]]]
+        sys.stdout.write(render(summary, output_format, SUMMARY_COLUMNS))
+        return 0
     table = results_table(frame, pareto=pareto, sort=sort, output_format=output_format)
     sys.stdout.write(render(table, output_format, table_columns(table, output_format)))
     return 0

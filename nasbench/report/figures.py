@@ -277,3 +277,55 @@ def importance_figure(importances: dict[str, float]) -> go.Figure:
         xaxis=dict(title="importance for the top 10 % of val accuracy (PED-ANOVA)"),
     )
     return fig
+
+
+def fidelity_scatter_figure(rows: pd.DataFrame, summary: pd.DataFrame) -> go.Figure:
+    """One panel per budget: each sampled arch's proxy value against the table's truth."""
+    from plotly.subplots import make_subplots
+
+    budgets = summary["budget"].tolist()
+    tau = dict(zip(summary["budget"], summary["kendall_tau"], strict=True))
+    columns = min(4, len(budgets))
+    n_rows = -(-len(budgets) // columns)
+    fig = make_subplots(
+        rows=n_rows, cols=columns, horizontal_spacing=0.06, vertical_spacing=0.12,
+        subplot_titles=[f"{esc(b)} (tau {tau[b]:.2f})" for b in budgets],
+    )  # fmt: skip
+    for k, budget in enumerate(budgets):
+        group = rows[rows["budget"] == budget]
+        fig.add_trace(
+            go.Scatter(
+                x=group["proxy"].astype(float), y=group["truth_acc"].astype(float),
+                mode="markers", showlegend=False, marker=dict(size=6, color=qualitative.Plotly[0]),
+                text=[esc(str(n)) for n in group["name"]],
+                hovertemplate="%{text}<br>proxy %{x:.4g}<br>truth %{y:.2f} %<extra></extra>",
+            ),
+            row=k // columns + 1, col=k % columns + 1,
+        )  # fmt: skip
+    fig.update_yaxes(title_text="truth (%)", col=1)
+    fig.update_layout(**{**_layout(300 * n_rows), "title": "proxy against full training"})
+    return fig
+
+
+def fidelity_cost_figure(summary: pd.DataFrame) -> go.Figure:
+    """Kendall tau (bootstrap 95 % interval) against seconds per arch, one point per budget."""
+    seconds = summary["seconds_per_arch"].astype(float).clip(lower=1e-3)
+    fig = go.Figure(
+        go.Scatter(
+            x=seconds, y=summary["kendall_tau"], mode="markers+text",
+            text=[esc(str(b)) for b in summary["budget"]], textposition="top center",
+            error_y=dict(
+                type="data", symmetric=False,
+                array=summary["kendall_tau_high"] - summary["kendall_tau"],
+                arrayminus=summary["kendall_tau"] - summary["kendall_tau_low"],
+            ),
+            marker=dict(size=9, color=qualitative.Plotly[1]),
+            hovertemplate="%{text}<br>tau %{y:.3f}<br>%{x:.3g} s an arch<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        xaxis=dict(type="log", title="seconds per arch (free proxies at 0.001)"),
+        yaxis=dict(title="Kendall tau against the truth", range=[-1, 1]),
+        **_layout(),
+    )
+    return fig

@@ -20,6 +20,7 @@ from nasbench import __version__
 from nasbench.errors import UsageError
 from nasbench.report import figures, info
 from nasbench.report.load import Study, load_studies, select_studies
+from nasbench.results.ranking import fidelity_rows, summarize_fidelity
 from nasbench.results.vocabulary import COSTS
 
 IMPORTANCE_MIN_TRIALS = 20  # PED-ANOVA compares the top 10 % with the rest: it needs 2 on top
@@ -81,13 +82,18 @@ def render_report(studies: list[Study]) -> str:
     rows = info.report_rows(studies)
     hover = info.hover_texts(rows.evaluated, rows.summaries)
     colors = figures.study_colors(studies)
-    sections = [
-        _overview_section(studies, colors),
-        _pareto_section(page, studies, rows.evaluated, colors),
-        _history_section(page, studies, colors),
-        _parameters_section(page, studies, rows.evaluated),
-        _trials_section(rows.frame, rows.summaries),
-    ]
+    fidelity = [s for s in studies if len(fidelity_rows(s.rows))]
+    searches = [s for s in studies if s not in fidelity]
+    sections = [_overview_section(studies, colors)]
+    if fidelity:
+        sections.append(_fidelity_section(page, fidelity))
+    if searches or not fidelity:
+        sections += [
+            _pareto_section(page, searches or studies, rows.evaluated, colors),
+            _history_section(page, searches or studies, colors),
+            _parameters_section(page, searches or studies, rows.evaluated),
+        ]
+    sections.append(_trials_section(rows.frame, rows.summaries))
     title = "nasbench report: " + " vs ".join(s.name for s in studies)
     return _page_html(title, sections, page, hover)
 
@@ -182,6 +188,36 @@ def _pareto_section(
             )
         else:
             section.parts.append(page.figure(fig))
+    return section
+
+
+def _fidelity_section(page: Page, studies: list[Study]) -> Section:
+    section = Section("Proxy fidelity", "fidelity")
+    section.parts.append(
+        _note(
+            "How well each proxy budget ranks the sampled architectures against the benchmark's "
+            "full-training accuracy: Kendall tau with a bootstrap 95 % interval, Spearman rho, "
+            "and the share of the truth's top 20 % that the proxy's top 20 % holds. Params and "
+            "MACs are free baselines: a trained budget earns its cost only where it beats them."
+        )
+    )
+    for s in studies:
+        rows = fidelity_rows(s.rows)
+        summary = summarize_fidelity(s.rows)
+        sample = s.attrs.get("fidelity") or {}
+        section.parts.append(
+            f"<h3>{esc(s.name)}</h3>"
+            + _note(
+                f"{esc(str(sample.get('archs', '?')))} archs of {esc(str(sample.get('benchmark')))}"
+                f" (truth: {esc(str(sample.get('truth')))}), trained on "
+                f"{esc(str(sample.get('dataset')))}; sample seed {esc(str(sample.get('seed')))}."
+            )
+        )
+        section.parts.append(
+            summary.round(3).to_html(index=False, classes="trials", border=0, na_rep="-")
+        )
+        section.parts.append(page.figure(figures.fidelity_cost_figure(summary)))
+        section.parts.append(page.figure(figures.fidelity_scatter_figure(rows, summary)))
     return section
 
 

@@ -120,6 +120,11 @@ results = sa.Table(
     sa.Column("torch_version", sa.String),
     sa.Column("cuda_version", sa.String),
     sa.Column("code_version", sa.String),
+    # proxy fidelity rows (source "fidelity"): the proxy budget ("epochs=2,image_size=16",
+    # "zero-cost:synflow", "cost:macs"), a zero-cost proxy's score, and the table's truth
+    sa.Column("budget", sa.String),
+    sa.Column("proxy_score", sa.Float),
+    sa.Column("truth_acc", sa.Float),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
 )

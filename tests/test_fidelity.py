@@ -1,0 +1,205 @@
+"""Proxy fidelity: budgets parse, the sample is stratified and fixed, every (budget, arch) is one
+stored row, a rerun continues and refuses another sample, and the figures agree with scipy."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from nasbench.benchmarks import load_benchmark
+from nasbench.cli import main
+from nasbench.errors import UsageError
+from nasbench.results import store
+from nasbench.results.ranking import rank_agreement, top_overlap
+from nasbench.search.fidelity import (
+    FidelitySettings,
+    budget_label,
+    parse_budget,
+    run_fidelity,
+    sample_archs,
+)
+
+torch.set_num_threads(1)
+
+BUDGET = "epochs=1,train_fraction=0.2"
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'fidelity.db'}"
+
+
+# ---- budgets and the sample ----------------------------------------------------------------------
+
+
+def test_a_budget_is_parsed_with_either_spelling_and_written_back_canonically():
+    assert parse_budget("image-size=16, epochs=3") == {"image_size": 16, "epochs": 3}
+    assert budget_label(parse_budget("image-size=16,epochs=3")) == "epochs=3,image_size=16"
+    assert budget_label(parse_budget("train_fraction=0.25")) == "train_fraction=0.25"
+    assert budget_label({}) == "default"
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [("lr=0.1", "'lr=0.1' is not KEY=VALUE"), ("epochs", "is not KEY=VALUE"),
+     ("epochs=two", "epochs='two' is not a number"), ("train_fraction=1.5", "at most 1"),
+     ("epochs=0", "must be positive")],
+)  # fmt: skip
+def test_a_bad_budget_is_one_line(text, complaint):
+    with pytest.raises(UsageError, match=complaint):
+        parse_budget(text)
+
+
+def test_the_sample_draws_one_arch_from_each_stratum_of_the_truth_and_is_seeded():
+    bench = load_benchmark("nas-bench-macro")
+    sample = sample_archs(bench, 12, seed=0)
+    truth = bench.frame["truth"].sort_values(kind="stable")
+    strata = np.array_split(truth.index.to_numpy(), 12)
+    assert [key in stratum for key, stratum in zip(sample, strata, strict=True)] == [True] * 12
+    assert sample == sample_archs(bench, 12, seed=0) != sample_archs(bench, 12, seed=1)
+    with pytest.raises(UsageError, match="between 2 and the table's 6561 rows"):
+        sample_archs(bench, 6562, seed=0)
+
+
+# ---- the figures ---------------------------------------------------------------------------------
+
+
+def test_rank_agreement_matches_scipy_and_its_interval_holds_tau():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=40)
+    proxy = truth + rng.normal(scale=0.8, size=40)
+    found = rank_agreement(proxy, truth, seed=0)
+    assert found["kendall_tau"] == pytest.approx(stats.kendalltau(proxy, truth).statistic)
+    assert found["spearman_rho"] == pytest.approx(stats.spearmanr(proxy, truth).statistic)
+    assert found["kendall_tau_low"] < found["kendall_tau"] < found["kendall_tau_high"]
+    assert found["archs"] == 40 and found["top_fraction"] == 0.2
+    perfect = rank_agreement(truth, truth)
+    assert perfect["kendall_tau"] == pytest.approx(1) and perfect["top_overlap"] == 1
+    assert rank_agreement(-truth, truth)["kendall_tau"] == pytest.approx(-1)
+
+
+def test_top_overlap_counts_the_truth_s_best_fifth_found_by_the_proxy():
+    truth = np.arange(10.0)  # best two: 9 and 8
+    proxy = np.array([9, 1, 2, 3, 4, 5, 6, 7, 0, 8.0])  # its best two: indexes 0 and 9
+    assert top_overlap(proxy, truth) == 0.5
+
+
+# ---- a fidelity run ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_fidelity_stores_a_row_per_budget_and_arch_and_a_rerun_continues(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ["fidelity", "--benchmark", "nas-bench-macro", "--dataset", "digits", "--archs", "4",
+            "--budget", BUDGET, "--zero-cost", "synflow", "--storage", url]  # fmt: skip
+    code, out, err = cli(*args, "--format", "json")
+    assert code == 0, err
+    summary = {row["budget"]: row for row in json.loads(out)}
+    assert set(summary) == {"cost:params", "cost:macs", "epochs=1,train_fraction=0.2",
+                            "zero-cost:synflow"}  # fmt: skip
+    for row in summary.values():
+        assert row["archs"] == 4 and -1 <= row["kendall_tau"] <= 1
+        assert row["kendall_tau_low"] <= row["kendall_tau"] <= row["kendall_tau_high"]
+        assert 0 <= row["top_overlap"] <= 1 and row["seconds_per_arch"] >= 0
+    rows = store.load_results(url, ["fidelity_nas-bench-macro_digits"])
+    assert len(rows) == 16 and set(rows["source"]) == {"fidelity"}
+    trained = rows[rows["budget"] == BUDGET]
+    bench = load_benchmark("nas-bench-macro")
+    assert trained["truth_acc"].tolist() == bench.frame.loc[trained["name"], "truth"].tolist()
+    assert (trained["epochs"] == 1).all() and trained["val_acc"].between(0, 100).all()
+
+    assert cli(*args)[0] == 0  # nothing missing: nothing trained again
+    assert len(store.load_results(url, ["fidelity_nas-bench-macro_digits"])) == 16
+    code, _, err = cli(*args, "--budget", "epochs=1,train_fraction=0.1")
+    assert code == 0, err
+    again = store.load_results(url, ["fidelity_nas-bench-macro_digits"])
+    assert len(again) == 20 and set(again["name"]) == set(rows["name"])
+
+    code, _, err = cli(*[a if a != "4" else "5" for a in args])
+    assert code == 2 and "archs=4" in err and len(err.strip().splitlines()) == 1
+    assert len(store.load_results(url, ["fidelity_nas-bench-macro_digits"])) == 20
+
+    for fmt in ("table", "json", "csv", "md", "latex"):
+        code, out, err = cli("table", "--storage", url, "--format", fmt)
+        assert code == 0, err
+        assert "zero-cost:synflow" in out
+    page = tmp_path / "r.html"
+    assert cli("report", "--storage", url, "--output", str(page))[0] == 0
+    text = page.read_text()
+    assert "Proxy fidelity" in text and "Kendall tau against the truth" in text
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    settings = FidelitySettings(benchmark="nas-bench-macro", dataset="digits", archs=4,
+                                budgets=[BUDGET], storage=sqlite_url(tmp_path))  # fmt: skip
+    seen = []
+
+    def interrupt_after_two(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_fidelity(settings, progress=interrupt_after_two)
+    rows = store.load_results(settings.storage, ["fidelity_nas-bench-macro_digits"])
+    assert (rows["budget"] == BUDGET).sum() == 2
+    summary = run_fidelity(settings).set_index("budget")
+    rows = store.load_results(settings.storage, ["fidelity_nas-bench-macro_digits"])
+    assert (rows["budget"] == BUDGET).sum() == 4 and summary.loc[BUDGET, "archs"] == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--benchmark", "nas-bench-macro", "--archs", "7000"], "between 2 and the table's 6561"),
+        (["--benchmark", "nas-bench-macro", "--archs", "4", "--budget", "lr=1"], "not KEY=VALUE"),
+        (["--benchmark", "nb201-cifar100", "--archs", "4"], "digits has 10 classes"),
+        (["--benchmark", "nas-bench-macro", "--archs", "4", "--budget", ""], "trains nothing"),
+        (["--benchmark", "nas-bench-macro", "--archs", "4", "--zero-cost", "magic"],
+         "unknown zero-cost proxy magic"),
+        (["--benchmark", "nb202", "--archs", "4"], "unknown benchmark"),
+        (["--archs", "4"], "needs --benchmark"),
+    ],
+)  # fmt: skip
+def test_bad_fidelity_input_is_one_line_and_status_2_and_stores_nothing(tmp_path, args, complaint):
+    url = sqlite_url(tmp_path)
+    code, _, err = cli("fidelity", "--dataset", "digits", "--storage", url, *args)
+    assert code == 2 and complaint in err and len(err.strip().splitlines()) == 1, err
+    if Path(url.removeprefix("sqlite:///")).exists():
+        assert not len(store.load_results(url))
+
+
+@pytest.mark.slow
+def test_fidelity_on_jpeg_cifar10_images_with_nas_bench_macro_truth(tmp_path, shared_data):
+    archive = shared_data("cifar10_jpeg.zip")
+    root = tmp_path / "cifar10"
+    with zipfile.ZipFile(archive) as zf:  # 30 training and 10 test images a class, not 60,000
+        names = [n for n in zf.namelist() if n.endswith(".jpg")]
+        for split, count in (("train", 30), ("test", 10)):
+            for cls in sorted({n.split("/")[-2] for n in names if f"/{split}/" in n}):
+                chosen = sorted(n for n in names if f"/{split}/{cls}/" in n)[:count]
+                for name in chosen:
+                    target = root / split / cls / Path(name).name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(zf.read(name))
+    code, out, err = cli("fidelity", "--benchmark", "nas-bench-macro", "--dataset",
+                         f"imagefolder:{root}", "--archs", "3", "--budget", "epochs=1,image_size=16",
+                         "--storage", sqlite_url(tmp_path), "--format", "json")  # fmt: skip
+    assert code == 0, err
+    trained = next(r for r in json.loads(out) if r["budget"] == "epochs=1,image_size=16")
+    assert trained["archs"] == 3
