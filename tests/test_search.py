@@ -260,7 +260,8 @@ def test_bad_input_in_a_real_process_prints_one_line_and_no_traceback(tmp_path):
     done = nasbench_process("search", "--space", "nosuch", "--storage", sqlite_url(tmp_path))
     assert done.returncode == 2
     assert done.stderr == (
-        "nasbench: error: unknown space 'nosuch'; valid spaces: mobilenet, nb201, resnet, swin, vit\n"
+        "nasbench: error: unknown space 'nosuch'; valid spaces: channel_bench_mobilenet, "
+        "channel_bench_resnet, mobilenet, nas_bench_macro, nb201, resnet, swin, vit\n"
     )
 
 

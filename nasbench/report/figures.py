@@ -125,6 +125,8 @@ def _add_true_front(fig: go.Figure, study: Study, cost: Cost, color: str) -> Non
     # a front of accuracy against one cost is drawn on that cost's panel only
     if len(objectives) != 2 or OBJECTIVES[objectives[1]].column != cost.column:
         return
+    if cost.column not in true_front.columns:  # not a benchmark study
+        return
     true_front = true_front.sort_values(cost.column, kind="stable")
     name = (study.attrs.get("benchmark") or {}).get("name", "benchmark")
     fig.add_trace(

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from nasbench.data import DataSplits, load_dataset
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import Context, Request, make_recipe, protocol_hash
 from nasbench.evaluation.model import build_for
-from nasbench.evaluation.tabular import table_costs
+from nasbench.evaluation.tabular import arch_costs
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results import store
 from nasbench.results.ranking import summarize_fidelity
@@ -133,7 +134,7 @@ def run_fidelity(
             f"{bench.num_classes}: the proxies must train the table's networks"
         )
     sample = sample_archs(bench, settings.archs, settings.seed)
-    study_name = settings.study_name or f"fidelity_{bench.name}_{base.name}".replace("/", "_")
+    study_name = settings.study_name or f"fidelity_{bench.name}_{_dataset_label(base.name)}"
     check_study_name(study_name)
     store.check_storage(settings.storage, create=True)
     store.ensure_schema(settings.storage)
@@ -141,14 +142,13 @@ def run_fidelity(
 
     done = _done(settings.storage, study_name)
     truths = bench.frame["truth"]
-    costs = table_costs(bench).loc[sample]
     for name in COST_BASELINES:
         label = f"cost:{name}"
         for key in sample:
             if (label, key) not in done:
+                costs = _costs(bench, space, key)
                 row = _row(study_name, bench, key, label, settings.seed, truths[key])
-                row.update(status="complete", proxy_score=float(costs.loc[key, name]), train_s=0.0,
-                           params=int(costs.loc[key, "params"]), macs=int(costs.loc[key, "macs"]))  # fmt: skip
+                row.update(status="complete", proxy_score=float(costs[name]), train_s=0.0, **costs)
                 _write(settings.storage, row)
     # cheapest first: the free answers are in before the first training starts
     for name in settings.zero_cost:
@@ -231,6 +231,19 @@ def _open_study(
             f"study {study_name!r} sampled its archs with {was}, not {now}; keep them (new "
             "budgets join the same sample) or pick another --study-name"
         )
+
+
+def _dataset_label(name: str) -> str:
+    """'imagefolder:/data/cifar10-jpeg' -> 'imagefolder_cifar10-jpeg': short, and no slashes."""
+    kind, _, path = name.partition(":")
+    return f"{kind}_{Path(path).name}" if path else kind
+
+
+def _costs(bench: TabularBenchmark, space: Any, key: str) -> dict[str, int]:
+    """params and MACs of one arch: the table's, or computed for the sample only."""
+    if all(c in bench.frame.columns for c in COST_BASELINES):
+        return {c: int(bench.frame.loc[key, c]) for c in COST_BASELINES}
+    return arch_costs(space, bench, parse_arch_string(bench.space, key))
 
 
 def _done(url: str, study_name: str) -> set[tuple[str, str]]:
