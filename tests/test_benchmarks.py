@@ -34,6 +34,7 @@ def built_costs(space_name: str, key: str, classes: int, size: int) -> dict[str,
 # ---- the shipped tables --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_shipped_table_loads_with_its_space_dataset_and_accuracy_columns():
     expected = {
         "nb201-cifar10": ("nb201", 15625, 10, 32, 94.37),
@@ -76,6 +77,7 @@ def test_nas_bench_macro_selects_on_one_run_and_reports_the_mean_of_the_other_tw
     assert bench.report_label == "mean of test_acc_2, test_acc_3"
 
 
+@pytest.mark.slow
 def test_shipped_tables_hold_the_published_values_unchanged(shared_data):
     cifar10 = pd.read_csv(shared_data("nb201_cifar10.csv"))
     bench = load_benchmark("nb201-cifar10")
@@ -94,6 +96,7 @@ def test_shipped_tables_hold_the_published_values_unchanged(shared_data):
 # ---- costs for another dataset's network ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["nb201-cifar100", "nb201-imagenet16"])
 def test_nb201_costs_are_those_of_the_network_built_for_the_dataset(name):
     bench = load_benchmark(name)
@@ -106,6 +109,7 @@ def test_nb201_costs_are_those_of_the_network_built_for_the_dataset(name):
     assert arch_costs(space, bench, nb201.REFERENCE_ARCHS["optimum"]) != cifar10
 
 
+@pytest.mark.slow
 def test_table_costs_keep_the_table_s_params_and_compute_the_missing_macs():
     bench = load_benchmark("nb201-cifar10")
     costs = table_costs(bench)
@@ -175,6 +179,7 @@ def test_unknown_names_spaces_and_devices_are_one_line():
 # ---- the commands --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_benchmarks_lists_the_shipped_tables_with_source_licence_and_how_they_report(capsys):
     assert main(["benchmarks", "--format", "json"]) == 0
     listed = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
@@ -187,6 +192,7 @@ def test_benchmarks_lists_the_shipped_tables_with_source_licence_and_how_they_re
     assert listed["nb201-cifar10"]["latency_devices"] == 27
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["table", "json", "csv", "md", "latex"])
 def test_table_prints_a_benchmark_s_true_front_in_every_format(capsys, fmt):
     assert main(["table", "--benchmark", "nb201-cifar10", "--pareto", "--format", fmt]) == 0
@@ -198,6 +204,7 @@ def test_table_prints_a_benchmark_s_true_front_in_every_format(capsys, fmt):
         assert rows[-1]["arch"] == OPTIMUM and rows[-1]["test_acc"] == pytest.approx(94.3733, 1e-4)
 
 
+@pytest.mark.slow
 def test_table_of_the_latency_front_on_a_named_device(capsys):
     args = ["table", "--benchmark", "nb201-cifar10", "--pareto", "--objectives", "acc,latency",
             "--latency-device", "raspi4", "--format", "json"]  # fmt: skip
