@@ -322,13 +322,12 @@ def _benchmark(
     where = f"benchmark file {name!r}" if is_file_reference(name) else f"benchmark {name}"
     if "arch" not in raw.columns:
         raise BenchmarkError(f"{where} lacks the arch column")
-    hint = {select: "--select-column", report: "--report-column"}
-    for columns in (select, report):
+    for columns, flag in ((select, "--select-column"), (report, "--report-column")):
         missing = [c for c in columns if c not in raw.columns]
         if missing:
             raise BenchmarkError(
                 f"{where} lacks column(s) {', '.join(missing)}; name its accuracy column(s) with "
-                f"{hint[columns]} (columns: {', '.join(raw.columns)})"
+                f"{flag} (columns: {', '.join(raw.columns)})"
             )
     if raw.empty:
         raise BenchmarkError(f"{where} has no rows")

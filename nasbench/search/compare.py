@@ -23,7 +23,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from nasbench.benchmarks import TabularBenchmark, load_benchmark
+from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, TabularBenchmark, load_benchmark
 from nasbench.config import OBJECTIVES, directions
 from nasbench.errors import UsageError
 from nasbench.evaluation.tabular import objective_table, true_front
@@ -200,7 +200,7 @@ def _latency_device(
         return None
     if not bench.latency_devices:
         raise UsageError(f"benchmark {bench.name} has no latency; use macs or params")
-    device = device or "pixel3"
+    device = device or DEFAULT_LATENCY_DEVICE
     bench.latency_column(device)
     return device
 
