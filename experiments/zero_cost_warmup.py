@@ -26,6 +26,7 @@ import torch
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
+from nasbench import zero_cost
 from nasbench.arch import flatten_arch
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import load_benchmark
@@ -40,7 +41,9 @@ TRIALS = 100
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
-def cifar_batch(folder: Path, size: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def cifar_batch(
+    folder: Path, size: int = zero_cost.BATCH_SIZE, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     dataset = ImageFolder(str(folder / "train"), transform=v2.Compose(
         [v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(CIFAR_MEAN, CIFAR_STD)]
     ))  # fmt: skip

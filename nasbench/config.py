@@ -72,6 +72,10 @@ class SearchSettings:
     # their mean, so that a lucky seed does not define the front (1: off)
     confirm_runs: int = 3
     worker_index: int = 0  # set by the supervisor: each worker's sampler gets its own seed
+    # an experiment file's [choices] (space field -> the values to search, nasbench.space_choices)
+    # and [train] (recipe field -> value over the dataset's defaults, nasbench.train.TrainConfig)
+    choices: dict[str, list[Any]] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.study_name is None:
@@ -81,6 +85,9 @@ class SearchSettings:
 
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(SearchSettings))
+TABLES = ("choices", "train")  # an experiment file's tables: [choices], [train]
+# recipe fields that are search settings too (flags --epochs, --batch-size)
+RECIPE_SETTINGS = ("epochs", "batch_size")
 
 
 def parse_objectives(value: str | list[str]) -> list[str]:
@@ -113,6 +120,18 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise UsageError(
             f"unknown key(s) {', '.join(unknown)} in {path}; valid keys: {', '.join(SETTING_NAMES)}"
         )
+    for table in TABLES:
+        if table in data and not isinstance(data[table], dict):
+            raise UsageError(f"{table} in {path} must be a table ([{table}]), got {data[table]!r}")
+    train = data.get("train", {})
+    for key in RECIPE_SETTINGS:
+        if key in data and key in train and data[key] != train[key]:
+            raise UsageError(
+                f"{path} sets {key} twice: {key} = {data[key]!r} and [train] {key} = "
+                f"{train[key]!r}; keep one"
+            )
+        if key in train:  # the top-level setting, so that a flag still overrides it
+            data[key] = train.pop(key)
     return data
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -18,7 +20,7 @@ from nasbench.benchmarks import load_benchmark
 from nasbench.cli import main
 from nasbench.errors import UsageError
 from nasbench.results import store
-from nasbench.results.ranking import rank_agreement, top_overlap
+from nasbench.results.ranking import rank_agreement, summarize_fidelity, top_overlap
 from nasbench.search.fidelity import (
     FidelitySettings,
     budget_label,
@@ -96,6 +98,20 @@ def test_top_overlap_counts_the_truth_s_best_fifth_found_by_the_proxy():
     truth = np.arange(10.0)  # best two: 9 and 8
     proxy = np.array([9, 1, 2, 3, 4, 5, 6, 7, 0, 8.0])  # its best two: indexes 0 and 9
     assert top_overlap(proxy, truth) == 0.5
+
+
+def test_a_zero_cost_score_without_signal_ranks_below_every_finite_score():
+    truth = [90.0, 80.0, 70.0, 60.0]
+    rows = pd.DataFrame({
+        "source": "fidelity", "status": "complete", "budget": "zero-cost:synflow",
+        "proxy_score": [3.0, 2.0, 1.0, math.nan], "val_acc": math.nan, "truth_acc": truth,
+        "train_s": 0.1, "eval_s": math.nan,
+    })  # fmt: skip
+    summary = summarize_fidelity(rows).iloc[0]
+    assert summary["archs"] == 4 and summary["kendall_tau"] == pytest.approx(1.0)
+    # a trained budget's missing accuracy is not a score: that row is not complete
+    failed = rows.assign(budget="epochs=1", status=["complete"] * 3 + ["failed"])
+    assert summarize_fidelity(failed).iloc[0]["archs"] == 3
 
 
 # ---- a fidelity run ------------------------------------------------------------------------------

@@ -108,6 +108,8 @@ def overview_rows(study: Study) -> dict[str, str | None]:
         "dataset": _joined(a.get("dataset"), _column(rows, "dataset")),
         "benchmark": _benchmark_text(a.get("benchmark")),
         "proxy budget": " · ".join(budget) or None,
+        "searched choices": _choices_text(settings.get("choices")),
+        "recipe": _recipe_text(a.get("recipe"), settings.get("train")),
         "objectives": _joined(objectives),
         "sampler": _joined(a.get("sampler")),
         "device": " · ".join([device] + extra) if device else None,
@@ -117,6 +119,26 @@ def overview_rows(study: Study) -> dict[str, str | None]:
         "best val accuracy": best,
         "Optuna study": "present" if study.in_optuna else "none (results rows only)",
     }
+
+
+def _choices_text(choices: dict[str, list[Any]] | None) -> str | None:
+    """An experiment file's [choices]: 'depths 1/2/3 · se false/true' (the space's own otherwise)."""
+    if not choices:
+        return None
+    return " · ".join(
+        f"{field} {'/'.join(json.dumps(v) for v in values)}" for field, values in choices.items()
+    )
+
+
+RECIPE_SUMMARY = ("optimizer", "lr", "weight_decay", "warmup_epochs", "label_smoothing", "augment")
+
+
+def _recipe_text(recipe: dict[str, Any] | None, train: dict[str, Any] | None) -> str | None:
+    """The recipe's main fields and every one an experiment file's [train] set."""
+    if not recipe:
+        return None
+    shown = [*RECIPE_SUMMARY, *(k for k in train or {} if k not in RECIPE_SUMMARY)]
+    return ", ".join(f"{k} {recipe[k]}" for k in shown if k in recipe)
 
 
 def _benchmark_text(bench: dict[str, Any] | None) -> str | None:

@@ -14,6 +14,7 @@ from scipy import stats
 from nasbench.results.formats import Column
 
 TOP_FRACTION = 0.2
+ZERO_COST_PREFIX = "zero-cost:"  # budget label of a zero-cost proxy: zero-cost:NAME
 CONFIDENCE = 0.95
 RESAMPLES = 1000
 # how people read a summary (formats.render)
@@ -33,10 +34,10 @@ def rank_agreement(
 ) -> dict[str, Any]:
     """kendall_tau (tau-b) with its bootstrap 95 % interval (pairs resampled, percentile
     method), spearman_rho, and top_overlap: the fraction of the truth's top TOP_FRACTION that is
-    also in the proxy's top TOP_FRACTION (at least one arch each). NaN pairs are left out; fewer
-    than 3 pairs give NaN figures."""
+    also in the proxy's top TOP_FRACTION (at least one arch each). NaN pairs are left out (a proxy
+    of -inf is kept: it ranks last); fewer than 3 pairs give NaN figures."""
     x, y = np.asarray(proxy, dtype=float), np.asarray(truth, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
+    keep = ~np.isnan(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     found: dict[str, Any] = {"archs": int(len(x)), "top_fraction": TOP_FRACTION}
     nan = float("nan")
@@ -115,4 +116,7 @@ def fidelity_rows(rows: pd.DataFrame) -> pd.DataFrame:
         return rows.iloc[0:0].assign(proxy=pd.Series(dtype=float))
     rows = rows[(rows["source"] == "fidelity") & (rows["status"] == "complete")]
     proxy = rows["proxy_score"].where(rows["proxy_score"].notna(), rows["val_acc"])
-    return rows.assign(proxy=proxy.astype(float))
+    # A zero-cost score with no signal is stored as NaN and ranks below every finite score.
+    no_signal = rows["budget"].str.startswith(ZERO_COST_PREFIX) & proxy.isna()
+    proxy = proxy.astype(float).mask(no_signal, -math.inf)
+    return rows.assign(proxy=proxy)

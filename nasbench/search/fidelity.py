@@ -27,6 +27,7 @@ import optuna
 import pandas as pd
 import torch
 
+from nasbench import zero_cost
 from nasbench.arch import arch_hash
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import TabularBenchmark, load_benchmark
@@ -38,14 +39,13 @@ from nasbench.evaluation.model import build_for
 from nasbench.evaluation.tabular import arch_costs
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results import store
-from nasbench.results.ranking import summarize_fidelity
+from nasbench.results.ranking import ZERO_COST_PREFIX, summarize_fidelity
 from nasbench.search.run import quiet_optuna
 from nasbench.search.study import make_storage, trial_seed
 from nasbench.spaces import load_space
 from nasbench.zero_cost import ZERO_COST_PROXIES, zero_cost_score
 
 BUDGET_KEYS = ("epochs", "image_size", "train_fraction", "batch_size")
-ZERO_COST_BATCH = 64  # one batch, as the published zero-cost figures (Abdelfattah et al., 2021)
 COST_BASELINES = ("params", "macs")
 SAMPLE_SETTINGS = ("benchmark", "fingerprint", "truth", "dataset", "archs", "seed")
 
@@ -152,7 +152,7 @@ def run_fidelity(
                 _write(settings.storage, row)
     # cheapest first: the free answers are in before the first training starts
     for name in settings.zero_cost:
-        label = f"zero-cost:{name}"
+        label = f"{ZERO_COST_PREFIX}{name}"
         missing = [key for key in sample if (label, key) not in done]
         for n, key in enumerate(missing, start=1):
             seed = trial_seed(settings.seed, sample.index(key))
@@ -281,7 +281,7 @@ def _zero_cost(
 ) -> dict[str, Any]:
     """Score one arch with a zero-cost proxy on one seeded batch of training images."""
     generator = torch.Generator().manual_seed(seed)
-    index = torch.randperm(len(data.train_y), generator=generator)[:ZERO_COST_BATCH]
+    index = torch.randperm(len(data.train_y), generator=generator)[: zero_cost.BATCH_SIZE]
     inputs = data.normalize(data.train_x[index]).to(device)
     targets = data.train_y[index].to(device)
     model = build_for(space, arch, data, seed=seed).to(device)
@@ -292,8 +292,9 @@ def _zero_cost(
         return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
     seconds = time.perf_counter() - start
     if not math.isfinite(score):
-        return {"status": "failed", "error": f"{name} score is not finite ({score})",
-                "train_s": seconds}  # fmt: skip
+        # No signal (e.g. the output ignores the image): stored as NaN and ranked last, as
+        # zero_cost documents and NASLib's published files do.
+        score = math.nan
     return {"status": "complete", "proxy_score": score, "train_s": seconds,
             "image_size": data.image_size, "dataset": data.name}  # fmt: skip
 

@@ -23,13 +23,14 @@ from nasbench.evaluation.tabular import true_front
 from nasbench.evaluation.trained import data_columns
 from nasbench.results import store
 from nasbench.search import samplers
+from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
 
 # A worker that stops beating for GRACE_PERIOD_S is dead: its trial is failed and retried.
 HEARTBEAT_INTERVAL_S = int(os.environ.get("NASBENCH_HEARTBEAT_S", "10"))
 GRACE_PERIOD_S = int(os.environ.get("NASBENCH_GRACE_PERIOD_S", "60"))
 # Settings that define what a study measures: a rerun must not change them.
-PROTOCOL_SETTINGS = ("space", "dataset", "objectives", "benchmark", "select_column",
+PROTOCOL_SETTINGS = ("space", "choices", "dataset", "objectives", "benchmark", "select_column",
                      "report_column", "latency_device")  # fmt: skip
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 
@@ -51,7 +52,7 @@ def prepare_search(settings: SearchSettings) -> tuple[Context, optuna.Study]:
 
 def search_context(settings: SearchSettings) -> Context:
     """The evaluation context of a search: its space, data (or benchmark), recipe and protocol."""
-    space = load_space(settings.space)
+    space = with_choices(load_space(settings.space), settings.choices)
     limits = {
         column: getattr(settings, name)
         for column, name in LIMIT_SETTINGS.items()
@@ -60,6 +61,9 @@ def search_context(settings: SearchSettings) -> Context:
     if settings.benchmark:
         return _benchmark_context(settings, space, limits)
     device = resolve_device(settings.device)
+    # the recipe first: a bad [train] entry is refused before the data is read
+    recipe_defaults = {**getattr(space, "TRAIN_DEFAULTS", {}), **settings.train}
+    make_recipe(settings.dataset, recipe_defaults, settings.epochs, settings.batch_size)
     data = load_dataset(
         settings.dataset,
         data_dir=settings.data_dir,
@@ -67,8 +71,7 @@ def search_context(settings: SearchSettings) -> Context:
         train_fraction=settings.train_fraction,
         seed=0,
     )
-    recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}),
-                         settings.epochs, settings.batch_size)  # fmt: skip
+    recipe = make_recipe(data.name, recipe_defaults, settings.epochs, settings.batch_size)
     extra: dict[str, Any] = {"space": settings.space}
     if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
@@ -204,18 +207,32 @@ def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> N
         for key, value in current.items():
             study.set_user_attr(key, value)
         return
+    defaults = dataclasses.asdict(SearchSettings(study_name=name))
     for key in PROTOCOL_SETTINGS:
-        if recorded.get(key) != current["settings"].get(key):
+        before = recorded.get(key, defaults[key])  # a study older than the setting had its default
+        if before != current["settings"].get(key):
             raise UsageError(
-                f"study {name!r} was run with {key}={recorded.get(key)!r}, "
+                f"study {name!r} was run with {key}={before!r}, "
                 f"not {current['settings'].get(key)!r}; keep its settings or pick another --study-name"
             )
     if study.user_attrs.get("protocol_hash") != current["protocol_hash"]:
         raise UsageError(
-            f"study {name!r} was run under another training protocol "
-            f"(epochs, image size, batch size, recipe or --confirm-runs); keep its settings or "
-            f"pick another --study-name"
+            f"study {name!r} was run under another training protocol"
+            f"{_recipe_difference(study.user_attrs.get('recipe'), current.get('recipe'))}; "
+            "keep its settings or pick another --study-name"
         )
+
+
+def _recipe_difference(before: dict[str, Any] | None, now: dict[str, Any] | None) -> str:
+    """' (recipe lr 0.1, not 0.05; ...)' naming the recipe fields that differ, or the other parts
+    of the protocol when the recipes agree."""
+    if before and now:
+        changed = [
+            f"{k} {before.get(k)!r}, not {now.get(k)!r}" for k in now if before.get(k) != now[k]
+        ]
+        if changed:
+            return f" (recipe {'; '.join(changed)})"
+    return " (image size, training set size or --confirm-runs)"
 
 
 def benchmark_attrs(ctx: Context) -> dict[str, Any]:
