@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from nasbench import __version__
-from nasbench.config import DEFAULT_STORAGE
+from nasbench.config import DEFAULT_STORAGE, RETRAIN_EPOCH_FACTOR, RETRAIN_SEEDS
 from nasbench.errors import UsageError
 from nasbench.results.formats import FORMATS
 
@@ -30,6 +30,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -42,6 +52,19 @@ def _positive_float(text: str) -> float:
 
 def _add_storage(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", default=None, help=f"SQLAlchemy URL (default {DEFAULT_STORAGE})")
+
+
+def _add_trial_flags(p: argparse.ArgumentParser) -> None:
+    """Trials are named the same way in every command: --trial N (repeatable) or --pareto."""
+    p.add_argument(
+        "--trial", type=_non_negative_int, action="append", default=None, metavar="N",
+        help="a trial number (repeatable)",
+    )  # fmt: skip
+    p.add_argument("--pareto", action="store_true", help="every trial on the study's Pareto front")
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +210,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-name", default=None, help="the study the rows belong to")
     _add_data_flags(p)
     p.add_argument("--seed", type=int, default=0)
+
+    p.add_argument(
+        "--seeds", type=_positive_int, default=None, metavar="K",
+        help="train each model K times, seeds SEED..SEED+K-1 (default 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--config", default=None, metavar="FILE.toml",
+        help="epochs, batch_size, image_size, data_dir and [train] of a retrain recipe file",
+    )  # fmt: skip
+
+    p = sub.add_parser(
+        "retrain", help="retrain a study's Pareto front or chosen trials, evaluated on test"
+    )
+    _add_storage(p)
+    p.add_argument("--study-name", required=True)
+    _add_trial_flags(p)
+    p.add_argument(
+        "--epochs", type=_positive_int, default=None,
+        help=f"default: {RETRAIN_EPOCH_FACTOR} x the proxy's epochs",
+    )  # fmt: skip
+    p.add_argument(
+        "--seeds", type=_positive_int, default=RETRAIN_SEEDS, metavar="K",
+        help=f"trainings per trial, seeds 0..K-1 (default {RETRAIN_SEEDS})",
+    )  # fmt: skip
+    p.add_argument(
+        "--config", default=None, metavar="FILE.toml",
+        help="epochs, batch_size, image_size, data_dir and [train] of the retrain recipe",
+    )  # fmt: skip
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
 
     p = sub.add_parser(
         "fidelity", help="how well proxy budgets and zero-cost proxies rank a benchmark's archs"
@@ -391,6 +443,20 @@ def run(args: argparse.Namespace) -> int:
             device=resolve_device(args.device),
         )
         return run_fidelity_command(settings, output_format=args.format)
+    if args.command == "retrain":
+        from nasbench.search.retrain import RetrainSettings, run_retrain
+
+        settings = RetrainSettings(
+            storage=args.storage or DEFAULT_STORAGE,
+            study_name=args.study_name,
+            trials=tuple(args.trial or ()),
+            pareto=args.pareto,
+            epochs=args.epochs,
+            seeds=args.seeds,
+            config=args.config,
+            device=args.device,
+        )
+        return run_retrain(settings, progress=_progress)
     if args.command == "benchmarks":
         from nasbench.commands.benchmarks import run_benchmarks
 
@@ -410,6 +476,8 @@ def run(args: argparse.Namespace) -> int:
             train_fraction=args.train_fraction or 1.0,
             device=args.device or "auto",
             seed=args.seed,
+            seeds=args.seeds or 1,
+            config=args.config,
         )
     if args.command == "compare-samplers":
         from nasbench.commands.compare_samplers import run_compare

@@ -12,6 +12,8 @@ from nasbench.errors import UsageError
 
 DEFAULT_STORAGE = "sqlite:///nasbench.db"
 DEVICES = ("auto", "cpu", "cuda")
+RETRAIN_SEEDS = 3  # nasbench retrain: trainings per trial
+RETRAIN_EPOCH_FACTOR = 4  # without --epochs: a retrain trains this many times the proxy's epochs
 
 
 class Objective(NamedTuple):

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pandas as pd
 
 from nasbench.errors import UsageError
 from nasbench.results import store
 from nasbench.results.formats import check_format, render
+from nasbench.results.pareto import pareto_mask
+from nasbench.results.publishable import (
+    has_retrained_rows,
+    publishable_columns,
+    publishable_table,
+)
 from nasbench.results.ranking import SUMMARY_COLUMNS, summarize_fidelity
-from nasbench.results.table import results_table, table_columns
+from nasbench.results.table import SORT_KEYS, results_table, sort_column, table_columns
 
 
 def run_table(
@@ -48,6 +55,33 @@ def run_table(
         summary = summary[["study", *summary.columns[:-1]]]
         sys.stdout.write(render(summary, output_format, SUMMARY_COLUMNS))
         return 0
+    if has_retrained_rows(frame):
+        table = _sorted(publishable_table(frame), pareto, sort)
+        shown, columns = publishable_columns(table, output_format)
+        sys.stdout.write(render(shown, output_format, columns))
+        return 0
     table = results_table(frame, pareto=pareto, sort=sort, output_format=output_format)
     sys.stdout.write(render(table, output_format, table_columns(table, output_format)))
     return 0
+
+
+# the publishable table's column for each sort key of the proxy table
+RETRAINED_SORT = {"val_acc": "proxy_acc", "test_acc": "test_acc_mean"}
+
+
+def _sorted(table: pd.DataFrame, pareto: bool, sort: str | None) -> pd.DataFrame:
+    """The publishable table's front of test accuracy against MACs per study, and its order."""
+    if pareto:
+        keep = np.zeros(len(table), dtype=bool)
+        for positions in table.groupby("study_name", sort=False).indices.values():
+            part = table.iloc[positions]
+            keep[positions] = pareto_mask(part["test_acc_mean"], part["macs"].astype(float))
+        table = table[keep]
+    if sort is not None:
+        column = sort_column(sort)
+        column = RETRAINED_SORT.get(column, column)
+        if column in table.columns:
+            table = table.sort_values(
+                column, ascending=SORT_KEYS[sort_column(sort)], kind="stable", na_position="last"
+            )
+    return table.reset_index(drop=True)

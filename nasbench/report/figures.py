@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape as esc
 from typing import Any
 
@@ -329,5 +330,30 @@ def fidelity_cost_figure(summary: pd.DataFrame) -> go.Figure:
         xaxis=dict(type="log", title="seconds per arch (free proxies at 0.001)"),
         yaxis=dict(title="Kendall tau against the truth", range=[-1, 1]),
         **_layout(),
+    )
+    return fig
+
+
+def retrained_figure(table: pd.DataFrame, tau: float) -> go.Figure:
+    """Each retrained trial's proxy accuracy against its retrained test accuracy (mean, and the
+    standard deviation over seeds as an error bar): how well the proxy ranked, by the user's own
+    measure."""
+    trials = table[table["proxy_acc"].notna()]
+    fig = go.Figure(
+        go.Scatter(
+            x=trials["proxy_acc"].astype(float), y=trials["test_acc_mean"].astype(float),
+            error_y=dict(type="data", array=trials["test_acc_std"].astype(float).fillna(0)),
+            mode="markers", marker=dict(size=8, color=qualitative.Plotly[0]),
+            text=[esc(str(n)) for n in trials["name"]],
+            customdata=trials["seeds"],
+            hovertemplate="%{text}<br>proxy %{x:.2f} %<br>retrained test %{y:.2f} % "
+            "(%{customdata} seeds)<extra></extra>",
+        )
+    )  # fmt: skip
+    title = "proxy against retrained" + ("" if math.isnan(tau) else f" (Kendall tau {tau:.2f})")
+    fig.update_layout(
+        xaxis=dict(title="proxy val accuracy (%)"),
+        yaxis=dict(title="retrained test accuracy (%)"),
+        **{**_layout(), "title": title},
     )
     return fig

@@ -20,7 +20,13 @@ from nasbench import __version__
 from nasbench.errors import UsageError
 from nasbench.report import figures, info
 from nasbench.report.load import Study, load_studies, select_studies
-from nasbench.results.ranking import fidelity_rows, summarize_fidelity
+from nasbench.results.formats import Column, human_cells
+from nasbench.results.publishable import (
+    has_retrained_rows,
+    publishable_columns,
+    publishable_table,
+)
+from nasbench.results.ranking import fidelity_rows, rank_agreement, summarize_fidelity
 from nasbench.results.vocabulary import COSTS
 
 IMPORTANCE_MIN_TRIALS = 20  # PED-ANOVA compares the top 10 % with the rest: it needs 2 on top
@@ -93,6 +99,9 @@ def render_report(studies: list[Study]) -> str:
             _history_section(page, searches or studies, colors),
             _parameters_section(page, searches or studies, rows.evaluated),
         ]
+    retrained = [s for s in searches if has_retrained_rows(s.rows)]
+    if retrained:
+        sections.insert(2, _retrained_section(page, retrained))
     sections.append(_trials_section(rows.frame, rows.summaries))
     title = "nasbench report: " + " vs ".join(s.name for s in studies)
     return _page_html(title, sections, page, hover)
@@ -219,6 +228,33 @@ def _fidelity_section(page: Page, studies: list[Study]) -> Section:
         section.parts.append(page.figure(figures.fidelity_cost_figure(summary)))
         section.parts.append(page.figure(figures.fidelity_scatter_figure(rows, summary)))
     return section
+
+
+def _retrained_section(page: Page, studies: list[Study]) -> Section:
+    section = Section("Retrained", "retrained")
+    section.parts.append(
+        _note(
+            "Trials retrained by <code>nasbench retrain</code> (longer recipe, whole training "
+            "split, several seeds) beside the baselines of the same study, sorted by MACs; test "
+            "accuracy is the mean over seeds ± its standard deviation. The scatter is the "
+            "proxy's ranking judged by the retrained accuracy."
+        )
+    )
+    for s in studies:
+        table = publishable_table(s.rows)
+        shown, columns = publishable_columns(table, "md")
+        trials = table[table["proxy_acc"].notna()]
+        tau = rank_agreement(trials["proxy_acc"], trials["test_acc_mean"])["kendall_tau"]
+        section.parts.append(f"<h3>{esc(s.name)}</h3>")
+        section.parts.append(_table_html(shown, columns))
+        section.parts.append(page.figure(figures.retrained_figure(table, tau)))
+    return section
+
+
+def _table_html(frame: pd.DataFrame, columns: list[Column]) -> str:
+    """A table as people read it (labels, scales, decimals, as `table` prints it), in HTML."""
+    text, _ = human_cells(frame, columns)
+    return text.to_html(index=False, classes="trials", border=0, na_rep="-")
 
 
 def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -> Section:

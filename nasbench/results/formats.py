@@ -96,7 +96,13 @@ def _csv_cell(value: Any) -> Any:
     return plain(value)
 
 
-def _human(frame: pd.DataFrame, output_format: str, columns: dict[str, Column]) -> str:
+def human_cells(
+    frame: pd.DataFrame, columns: Sequence[Column] | dict[str, Column] = ()
+) -> tuple[pd.DataFrame, list[bool]]:
+    """`frame` as people read it: one text cell per value under each column's heading (empty
+    columns left out), and whether each shown column holds numbers (for alignment)."""
+    if not isinstance(columns, dict):
+        columns = {c.name: c for c in columns}
     text = pd.DataFrame(index=frame.index)
     numeric = []
     for name in frame.columns:
@@ -110,6 +116,11 @@ def _human(frame: pd.DataFrame, output_format: str, columns: dict[str, Column]) 
             continue
         text[column.heading] = cells
         numeric.append(column.text is None and _is_numeric(values))
+    return text, numeric
+
+
+def _human(frame: pd.DataFrame, output_format: str, columns: dict[str, Column]) -> str:
+    text, numeric = human_cells(frame, columns)
     if output_format == "table":
         if not len(text):
             return "(no rows)\n"

@@ -1,0 +1,91 @@
+"""The publishable table: a study's retrained architectures beside its baselines, one row per
+architecture and protocol: params, MACs, latency, proxy accuracy and the retrained test accuracy
+(mean, spread, seeds), sorted by MACs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from nasbench.arch import arch_summaries
+from nasbench.results.formats import Column, is_machine
+from nasbench.results.vocabulary import COST_BY_COLUMN
+
+RETRAINED_SOURCES = ("retrain", "baseline")
+COLUMNS = (
+    Column("study_name", "study"),
+    Column("name"),
+    Column("arch", text=arch_summaries),
+    *(
+        Column(c.column, c.label, c.scale, c.decimals)
+        for c in (COST_BY_COLUMN["params"], COST_BY_COLUMN["macs"], COST_BY_COLUMN["latency_ms"])
+    ),
+    Column("proxy_acc", "proxy val acc (%)", decimals=2),
+    Column("test_acc_mean", "test acc (%)", decimals=2),
+    Column("test_acc_std", "test acc std", decimals=2),
+    Column("seeds"),
+    Column("epochs"),
+)
+_RAW = [c.name for c in COLUMNS]
+
+
+def has_retrained_rows(frame: pd.DataFrame) -> bool:
+    """Whether any retrain row exists: then `table` prints the publishable table."""
+    return bool(len(frame)) and (frame["source"] == "retrain").any()
+
+
+def publishable_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (study, retrained trial or baseline, protocol) with a test accuracy, raw
+    columns and exact values, sorted by study then MACs. A retrained trial's proxy accuracy is
+    its search row's; a baseline has none."""
+    runs = frame[
+        frame["source"].isin(RETRAINED_SOURCES)
+        & (frame["status"] == "complete")
+        & frame["test_acc"].notna()
+    ]
+    proxy = _proxy_accuracies(frame)
+    rows = []
+    keys = ["study_name", "source", "name", "protocol_hash"]
+    for (study, source, name, _), group in runs.groupby(keys, sort=False):
+        first = group.sort_values("id").iloc[0]
+        accuracy = group["test_acc"].astype(float)
+        trial = first["trial_number"]
+        rows.append({
+            "study_name": study, "name": name, "arch": first["arch"],
+            "params": first["params"], "macs": first["macs"], "latency_ms": first["latency_ms"],
+            "proxy_acc": proxy.get((study, int(trial)), math.nan)
+            if source == "retrain" and pd.notna(trial) else math.nan,
+            "test_acc_mean": float(accuracy.mean()),
+            "test_acc_std": float(accuracy.std(ddof=1)) if len(accuracy) > 1 else math.nan,
+            "seeds": int(len(accuracy)), "epochs": first["epochs"],
+        })  # fmt: skip
+    table = pd.DataFrame(rows, columns=_RAW)
+    return table.sort_values(["study_name", "macs"], kind="stable", na_position="last").reset_index(
+        drop=True
+    )
+
+
+def publishable_columns(table: pd.DataFrame, output_format: str) -> tuple[pd.DataFrame, list]:
+    """The table and its columns as printed: for people, the test accuracy as 'mean ± std'."""
+    if is_machine(output_format):
+        return table, list(COLUMNS)
+    text = [
+        "" if math.isnan(mean) else f"{mean:.2f}" if math.isnan(std) else f"{mean:.2f} ± {std:.2f}"
+        for mean, std in zip(table["test_acc_mean"], table["test_acc_std"], strict=True)
+    ]
+    shown = table.drop(columns=["test_acc_std"]).assign(test_acc_mean=text)
+    return shown, [c for c in COLUMNS if c.name != "test_acc_std"]
+
+
+def _proxy_accuracies(frame: pd.DataFrame) -> dict[tuple[str, int], float]:
+    """(study, trial number) -> the search row's accuracy (the first evaluated one)."""
+    search = frame[
+        (frame["source"] == "search") & frame["val_acc"].notna() & frame["trial_number"].notna()
+    ].sort_values("id")
+    found: dict[tuple[str, int], float] = {}
+    for study, trial, acc in zip(
+        search["study_name"], search["trial_number"], search["val_acc"], strict=True
+    ):
+        found.setdefault((study, int(trial)), float(acc))
+    return found
