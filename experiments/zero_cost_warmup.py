@@ -10,7 +10,7 @@ enqueues the `enqueue` best first. It prints the best-by-selection arch's report
 50 and 100 trials (mean, std, standard error over seeds), the paired difference at 50 trials with
 its standard error, and the warm-up's scoring time per search on this CPU. "Helps" means a higher
 mean at 50 trials by more than the standard error of the paired difference, on both tables.
-Writes reports/zero_cost_warmup.md.
+Writes reports/zero_cost_warmup_PROXY.md.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def main() -> None:
         f"# Zero-cost warm-up ({args.proxy}: {args.candidates} random candidates scored, best "
         f"{args.enqueue} enqueued) against none, {args.seeds} seeds, local search\n",
         "Produced by `OMP_NUM_THREADS=1 python experiments/zero_cost_warmup.py "
-        f"--seeds {args.seeds} --candidates {args.candidates} --enqueue {args.enqueue}`.\n",
+        f"--seeds {args.seeds} --candidates {args.candidates} --enqueue {args.enqueue} "
+        f"--proxy {args.proxy}`.\n",
     ]
     for name in TABLES:
         bench = load_benchmark(name)
@@ -130,7 +131,7 @@ def main() -> None:
         print("\n".join(lines[-3:]), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "zero_cost_warmup.md").write_text("\n".join(lines))
+    (out / f"zero_cost_warmup_{args.proxy}.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -239,6 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs, batch_size, image_size, data_dir and [train] of the retrain recipe",
     )  # fmt: skip
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--weights-dir", default=None, metavar="DIR",
+        help="where the retrained weights go (default: beside a SQLite file, NAME_weights/)",
+    )  # fmt: skip
+
+    p = sub.add_parser(
+        "export", help="a study's front or chosen trials as arch JSON, .pt2 (torch.export), ONNX"
+    )
+    _add_storage(p)
+    p.add_argument("--study-name", required=True)
+    _add_trial_flags(p)
+    p.add_argument("--output", required=True, metavar="DIR")
+    p.add_argument(
+        "--onnx", action="store_true",
+        help="also write ONNX, checked in ONNX Runtime against PyTorch (pip install 'nasbench[onnx]')",
+    )  # fmt: skip
 
     p = sub.add_parser(
         "fidelity", help="how well proxy budgets and zero-cost proxies rank a benchmark's archs"
@@ -455,8 +471,20 @@ def run(args: argparse.Namespace) -> int:
             seeds=args.seeds,
             config=args.config,
             device=args.device,
+            weights_dir=args.weights_dir,
         )
         return run_retrain(settings, progress=_progress)
+    if args.command == "export":
+        from nasbench.commands.export import run_export
+
+        return run_export(
+            args.storage or DEFAULT_STORAGE,
+            args.study_name,
+            trials=args.trial or [],
+            pareto=args.pareto,
+            output=args.output,
+            onnx=args.onnx,
+        )
     if args.command == "benchmarks":
         from nasbench.commands.benchmarks import run_benchmarks
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -29,6 +30,7 @@ class Target:
     build: Callable[[], nn.Module]
     input_size: int
     published: dict[str, Any] = field(default_factory=dict)
+    in_channels: int = 3
 
 
 def torchvision_target(name: str, input_size: int | None, num_classes: int | None) -> Target:
@@ -54,8 +56,45 @@ def space_target(spec: str, input_size: int | None, num_classes: int | None) -> 
     )
 
 
+def exported_target(path: str, input_size: int | None, num_classes: int | None) -> Target:
+    """A program written by `nasbench export` (torch.export), at its stored input shape."""
+    from nasbench.export import load_exported
+
+    program, metadata = load_exported(path)
+    shape = metadata.get("input_shape") or list(program.example_inputs[0][0].shape)
+    if input_size not in (None, shape[-1]) or num_classes not in (
+        None,
+        metadata.get("num_classes"),
+    ):
+        raise UsageError(
+            f"{path} was exported for {shape[-1]}x{shape[-1]} inputs and "
+            f"{metadata.get('num_classes')} classes; drop --input-size and --num-classes"
+        )
+    return Target(name=Path(path).name, build=lambda: ProgramModule(program),
+                  input_size=shape[-1], in_channels=shape[1])  # fmt: skip
+
+
+class ProgramModule(nn.Module):
+    """An exported program as a module that measure can profile: it was exported in eval mode,
+    and the module torch.export gives back refuses .eval()."""
+
+    def __init__(self, program: Any) -> None:
+        super().__init__()
+        self.program = program.module()
+
+    def train(self, mode: bool = True) -> ProgramModule:
+        return self
+
+    def forward(self, images: Any) -> Any:
+        return self.program(images)
+
+
 def resolve_target(spec: str, input_size: int | None, num_classes: int | None) -> Target:
     """Turn a MODEL argument into a Target, or raise a one-line UsageError saying what is valid."""
+    if spec.endswith(".pt2"):
+        if not Path(spec).is_file():
+            raise UsageError(f"exported model {spec!r} does not exist")
+        return exported_target(spec, input_size, num_classes)
     if ":" in spec:
         return space_target(spec, input_size, num_classes)
     if spec in classification_model_names():
@@ -80,7 +119,7 @@ def profile_target(
     budget_s: float,
 ) -> dict[str, Any]:
     """Build one model and measure it: one flat row with the published figures appended."""
-    shape = (batch_size, 3, target.input_size, target.input_size)
+    shape = (batch_size, target.in_channels, target.input_size, target.input_size)
     try:
         model = target.build()
         row = measure.measure_model(

@@ -145,7 +145,8 @@ def train(
     on_epoch: Callable[[int, float], bool] | None = None,
     test: bool = False,
 ) -> dict[str, Any]:
-    """Train `model` in place with the recipe; return metrics (val_acc in percent, from the EMA if on).
+    """Train `model` in place with the recipe; return metrics (val_acc in percent, from the EMA if on:
+    the model then ends with the EMA's weights).
 
     `on_epoch(epoch_index, val_acc)`, when given, is called after each epoch (index from 0) with the
     validation accuracy; returning True stops training (stopped_early). Without it, validation runs
@@ -292,6 +293,8 @@ def _train(
             channels_last=config.channels_last,
         )
     result["eval_s"] = eval_s + time.perf_counter() - start
+    if ema is not None:  # the model ends holding the weights that were evaluated
+        model.load_state_dict(ema.module.state_dict())
     return result
 
 

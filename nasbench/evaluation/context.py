@@ -46,6 +46,7 @@ class Request:
     front: tuple[tuple[float, ...], ...] = ()  # objective values of the study's feasible results
     # (epoch, val_acc, cost objective values) -> a reason to stop training now, or None
     should_stop: Callable[[int, float, tuple[float, ...]], str | None] | None = None
+    keep_weights: bool = False  # hand back the trained weights (Evaluation.weights), on the CPU
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Evaluation:
     row: dict[str, Any]
     curve: list[float] = field(default_factory=list)  # val_acc after each epoch of the training
     run_accuracies: list[float] = field(default_factory=list)  # each training's, when confirmed
+    weights: dict[str, Any] | None = None  # the trained state_dict, when the request kept it
 
 
 def resolve_device(device: str) -> str:

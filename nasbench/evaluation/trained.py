@@ -86,6 +86,8 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     if stopped:
         row.update(status="pruned", error=stop_reason[0] if stop_reason else "stopped early")
         return
+    if request.keep_weights:
+        evaluation.weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     del model  # confirmation trainings build their own: hold one model at a time
     values = objective_values(row, ctx.objectives)
     if any(not math.isfinite(v) for v in values):

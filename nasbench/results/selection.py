@@ -25,6 +25,12 @@ def search_rows(frame: pd.DataFrame, study_name: str) -> pd.DataFrame:
     return rows.sort_values("trial_number", kind="stable")
 
 
+def check_trial_choice(trials: list[int] | tuple[int, ...] | None, pareto: bool) -> None:
+    """Exactly one way of naming trials, checked before anything is loaded."""
+    if bool(trials) == pareto:
+        raise UsageError("name the trials: --pareto, or --trial N (repeatable), not both")
+
+
 def select_trials(
     frame: pd.DataFrame,
     study_name: str,
@@ -35,8 +41,7 @@ def select_trials(
 ) -> pd.DataFrame:
     """The evaluated search rows of the named trials, or of the study's Pareto front over its
     objectives (accuracy against MACs when it recorded none). One line for a bad choice."""
-    if bool(trials) == pareto:
-        raise UsageError("name the trials: --pareto, or --trial N (repeatable), not both")
+    check_trial_choice(trials, pareto)
     rows = search_rows(frame, study_name)
     if not len(rows):
         raise UsageError(f"study {study_name!r} has no evaluated search trial")

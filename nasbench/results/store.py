@@ -125,6 +125,8 @@ results = sa.Table(
     sa.Column("budget", sa.String),
     sa.Column("proxy_score", sa.Float),
     sa.Column("truth_acc", sa.Float),
+    # a retrained model's weights (nasbench retrain; nasbench export reads them)
+    sa.Column("weights_path", sa.String),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
 )
@@ -155,6 +157,12 @@ def _parse(url: str) -> URL:
 def _first_line(err: BaseException) -> str:
     text = str(getattr(err, "orig", None) or err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite storage URL names; None for another database or an in-memory one."""
+    parsed = _parse(url)
+    return _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
 
 
 def _sqlite_path(url: URL) -> Path | None:

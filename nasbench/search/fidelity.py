@@ -40,8 +40,7 @@ from nasbench.evaluation.tabular import arch_costs
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results import store
 from nasbench.results.ranking import ZERO_COST_PREFIX, summarize_fidelity
-from nasbench.search.run import quiet_optuna
-from nasbench.search.study import make_storage, trial_seed
+from nasbench.search.study import make_storage, quiet_optuna, trial_seed
 from nasbench.spaces import load_space
 from nasbench.zero_cost import ZERO_COST_PROXIES, zero_cost_score
 

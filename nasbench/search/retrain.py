@@ -9,9 +9,11 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import optuna
+import torch
 
 from nasbench.config import RETRAIN_EPOCH_FACTOR, RETRAIN_SEEDS, read_toml
 from nasbench.data import DataSplits, load_dataset
@@ -19,8 +21,8 @@ from nasbench.errors import UsageError
 from nasbench.evaluation.context import Context, Request, protocol_hash, resolve_device
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results import store
-from nasbench.results.selection import select_trials
-from nasbench.search.run import quiet_optuna
+from nasbench.results.selection import check_trial_choice, select_trials
+from nasbench.search.study import load_search_attrs
 from nasbench.spaces import load_space
 from nasbench.train import TrainConfig, default_train_config
 
@@ -40,6 +42,7 @@ class RetrainSettings:
     seeds: int = RETRAIN_SEEDS
     config: str | None = None
     device: str = "auto"
+    weights_dir: str | None = None  # default: weights_dir_for(storage)
 
 
 def read_recipe_file(path: str | None) -> dict[str, Any]:
@@ -67,9 +70,10 @@ def run_retrain(
 ) -> int:
     """Train every missing (trial, seed) of the chosen trials; 1 when every new training failed."""
     check_seeds(settings.seeds)
+    check_trial_choice(settings.trials, settings.pareto)
     file = read_recipe_file(settings.config)
     store.check_storage(settings.storage, create=False)
-    attrs = _search_attrs(settings.storage, settings.study_name)
+    attrs = load_search_attrs(settings.storage, settings.study_name, "retrain")
     frame = store.load_results(settings.storage, [settings.study_name])
     chosen = select_trials(
         frame, settings.study_name, trials=list(settings.trials), pareto=settings.pareto,
@@ -94,6 +98,7 @@ def run_retrain(
     )
     _record_protocol(settings, ctx, data, recipe)
     done = _done(frame, ctx.protocol)
+    weights = Path(settings.weights_dir or weights_dir_for(settings.storage)) / settings.study_name
     trained = failed = 0
     for _, trial in chosen.iterrows():
         number = int(trial["trial_number"])
@@ -101,7 +106,13 @@ def run_retrain(
             if (number, seed) in done:
                 continue
             row = _identity(settings.study_name, trial, ctx.protocol, seed)
-            row.update(evaluate_trained(trial["arch"], ctx, Request(seeds=(seed,))).row)
+            request = Request(seeds=(seed,), keep_weights=True)
+            evaluation = evaluate_trained(trial["arch"], ctx, request)
+            row.update(evaluation.row)
+            if evaluation.weights is not None:
+                path = weights / f"trial{number}_seed{seed}_{ctx.protocol}.pt"
+                save_weights(path, evaluation.weights, row, data)
+                row["weights_path"] = str(path)
             row["finished_at"] = datetime.now(UTC)
             store.write_result(settings.storage, row)
             trained += 1
@@ -113,6 +124,32 @@ def run_retrain(
         f"{recipe.epochs} epochs on {len(data.train_y)} training images at {data.image_size} px"
     )
     return 1 if trained and failed == trained else 0
+
+
+def weights_dir_for(url: str) -> Path:
+    """Where retrained weights go by default: beside a SQLite file (nasbench.db ->
+    nasbench_weights/), else nasbench_weights/ in the working directory."""
+    path = store.sqlite_path(url)
+    if path is None:
+        return Path("nasbench_weights")
+    return path.with_name(f"{path.stem}_weights")
+
+
+def save_weights(
+    path: Path, weights: dict[str, Any], row: dict[str, Any], data: DataSplits
+) -> None:
+    """The trained state_dict with what rebuilds and feeds it: space, arch, input and the
+    normalisation the model was trained with (nasbench.export reads this)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "state_dict": weights, "space": row["space"], "arch": row["arch"],
+            "num_classes": data.num_classes, "in_channels": data.in_channels,
+            "image_size": data.image_size, "mean": list(data.mean), "std": list(data.std),
+            "classes": list(data.classes), "dataset": data.name,
+        },
+        path,
+    )  # fmt: skip
 
 
 def retrain_recipe(
@@ -133,24 +170,6 @@ def retrain_recipe(
     elif "epochs" not in file:
         overrides["epochs"] = RETRAIN_EPOCH_FACTOR * proxy_epochs
     return default_train_config(dataset, overrides)
-
-
-def _search_attrs(url: str, study_name: str) -> dict[str, Any]:
-    """The study's recorded settings and recipe; one line when it has none to retrain from."""
-    quiet_optuna()
-    try:
-        study = optuna.load_study(study_name=study_name, storage=url)
-    except KeyError:
-        raise UsageError(f"no study {study_name!r} in {url}") from None
-    attrs = study.user_attrs
-    if attrs.get("benchmark"):
-        raise UsageError(
-            f"study {study_name!r} looked its accuracies up in the benchmark table "
-            f"{attrs['benchmark'].get('name')}: there is no proxy to retrain"
-        )
-    if "settings" not in attrs or "recipe" not in attrs:
-        raise UsageError(f"study {study_name!r} was not made by nasbench search")
-    return attrs
 
 
 def _record_protocol(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import warnings
 
 import optuna
 from optuna.trial import FrozenTrial
@@ -15,13 +14,7 @@ from nasbench.search.budget import OverBudget, counted_trials, wait_for_running_
 from nasbench.search.objective import Objective, TrialFailed
 from nasbench.search.progress import Progress
 from nasbench.search.signals import Terminated, exit_status
-from nasbench.search.study import prepare_search
-
-
-def quiet_optuna() -> None:
-    """Optuna's per-trial log lines and experimental-API warnings would drown the progress bar."""
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+from nasbench.search.study import prepare_search, quiet_optuna
 
 
 def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:

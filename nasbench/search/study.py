@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -294,3 +295,28 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
         "optuna_version": optuna.__version__,
         "code_version": store.code_version(),
     }
+
+
+def quiet_optuna() -> None:
+    """Optuna's per-trial log lines and experimental-API warnings would drown the progress bar."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def load_search_attrs(url: str, study_name: str, purpose: str) -> dict[str, Any]:
+    """A trained search study's user attrs (settings, recipe...) for `purpose` (retrain, export);
+    one line when the study is missing, a benchmark lookup, or not made by nasbench search."""
+    quiet_optuna()
+    try:
+        study = optuna.load_study(study_name=study_name, storage=url)
+    except KeyError:
+        raise UsageError(f"no study {study_name!r} in {url}") from None
+    attrs = study.user_attrs
+    if attrs.get("benchmark"):
+        raise UsageError(
+            f"study {study_name!r} looked its accuracies up in the benchmark table "
+            f"{attrs['benchmark'].get('name')}: there is no trained proxy to {purpose}"
+        )
+    if "settings" not in attrs or "recipe" not in attrs:
+        raise UsageError(f"study {study_name!r} was not made by nasbench search")
+    return attrs

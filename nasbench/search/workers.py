@@ -28,9 +28,9 @@ from tqdm import tqdm
 from nasbench.config import SearchSettings
 from nasbench.results import store
 from nasbench.search.budget import counted_trials
-from nasbench.search.run import quiet_optuna, run_search
+from nasbench.search.run import run_search
 from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
-from nasbench.search.study import prepare_search
+from nasbench.search.study import prepare_search, quiet_optuna
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # exit statuses of a worker that stopped cleanly on a signal (nasbench.search.signals.exit_status)
