@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from nasbench import __version__
-from nasbench.config import DEFAULT_STORAGE, RETRAIN_EPOCH_FACTOR, RETRAIN_SEEDS
+from nasbench.config import (
+    DEFAULT_STORAGE,
+    LATENCY_BUDGET_S,
+    RETRAIN_EPOCH_FACTOR,
+    RETRAIN_SEEDS,
+)
 from nasbench.errors import UsageError
 from nasbench.results.formats import FORMATS
 
@@ -54,13 +59,21 @@ def _add_storage(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", default=None, help=f"SQLAlchemy URL (default {DEFAULT_STORAGE})")
 
 
-def _add_trial_flags(p: argparse.ArgumentParser) -> None:
+def _add_trial_flags(p: argparse.ArgumentParser, default_all: bool = False) -> None:
     """Trials are named the same way in every command: --trial N (repeatable) or --pareto."""
+    every = " (default: every evaluated trial)" if default_all else ""
     p.add_argument(
         "--trial", type=_non_negative_int, action="append", default=None, metavar="N",
-        help="a trial number (repeatable)",
+        help="a trial number (repeatable)" + every,
     )  # fmt: skip
     p.add_argument("--pareto", action="store_true", help="every trial on the study's Pareto front")
+
+
+def _add_latency_budget(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--latency-budget", type=_positive_float, default=LATENCY_BUDGET_S, metavar="SECONDS",
+        help=f"seconds of warm-up and timed blocks per model (default {LATENCY_BUDGET_S:g})",
+    )  # fmt: skip
 
 
 def _progress(text: str) -> None:
@@ -105,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="CPU threads for latency (default: all cores)",
     )
     p.add_argument("--no-latency", action="store_true")
+    _add_latency_budget(p)
     p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("search", help="explore a space: sample, measure, train proxies, store")
@@ -188,6 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(p)
     p.add_argument("--study-name", nargs="+", default=None, help="default: every study")
     p.add_argument("--output", default=None, metavar="FILE.html")
+    p.add_argument(
+        "--latency-device", default=None, metavar="LABEL",
+        help="show the latency measured on this device (nasbench measure --label)",
+    )  # fmt: skip
+
+    p = sub.add_parser(
+        "measure", help="re-measure the latency of a study's archs on this machine, labelled"
+    )
+    _add_storage(p)
+    p.add_argument("--study-name", required=True)
+    _add_trial_flags(p, default_all=True)
+    p.add_argument("--label", default=None, help="the device's label (default: its name)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--threads", type=_positive_int, default=None, help="default: all cores")
+    _add_latency_budget(p)
+    p.add_argument("--format", choices=FORMATS, default="table")
 
     p = sub.add_parser("table", help="the accuracy-versus-MACs table")
     _add_storage(p)
@@ -382,6 +412,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             latency=not args.no_latency,
             output_format=args.format,
+            budget_s=args.latency_budget,
         )
     if args.command == "search":
         from nasbench.commands.search import run as run_search
@@ -412,7 +443,23 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "report":
         from nasbench.commands.report import run_report
 
-        return run_report(args.storage or DEFAULT_STORAGE, args.study_name, args.output)
+        return run_report(
+            args.storage or DEFAULT_STORAGE, args.study_name, args.output, args.latency_device
+        )
+    if args.command == "measure":
+        from nasbench.commands.measure import run_measure
+
+        return run_measure(
+            args.storage or DEFAULT_STORAGE,
+            args.study_name,
+            trials=args.trial or [],
+            pareto=args.pareto,
+            label=args.label,
+            device=args.device,
+            threads=args.threads,
+            budget_s=args.latency_budget,
+            output_format=args.format,
+        )
     if args.command == "table":
         from nasbench.commands.table import run_table
 
@@ -435,6 +482,7 @@ def run(args: argparse.Namespace) -> int:
             pareto=args.pareto,
             sort=args.sort,
             output_format=args.format,
+            latency_device=args.latency_device,
         )
     if args.command == "fidelity":
         from nasbench.commands.fidelity import run_fidelity_command

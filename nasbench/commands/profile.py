@@ -12,6 +12,7 @@ import torch
 import torchvision
 
 from nasbench import measure
+from nasbench.config import LATENCY_BUDGET_S
 from nasbench.profile import profile_target, resolve_target
 from nasbench.results.formats import Column, check_format, render
 
@@ -33,7 +34,7 @@ def run_profile(
     threads: int | None = None,
     latency: bool = True,
     output_format: str = "table",
-    budget_s: float = 1.0,
+    budget_s: float = LATENCY_BUDGET_S,
 ) -> int:
     """Profile each MODEL and print one row per model in `output_format`; return the exit status.
 

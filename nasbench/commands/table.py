@@ -10,6 +10,7 @@ import pandas as pd
 from nasbench.errors import UsageError
 from nasbench.results import store
 from nasbench.results.formats import check_format, render
+from nasbench.results.latency import on_device
 from nasbench.results.pareto import pareto_mask
 from nasbench.results.publishable import (
     has_retrained_rows,
@@ -27,8 +28,10 @@ def run_table(
     pareto: bool = False,
     sort: str | None = None,
     output_format: str = "table",
+    latency_device: str | None = None,
 ) -> int:
-    """Print the table of the named studies (all when None)."""
+    """Print the table of the named studies (all when None); `latency_device`: the latency
+    measured on that device (nasbench measure --label) in place of the search machine's."""
     check_format(output_format)
     store.check_storage(url, create=False)
     if study_names:
@@ -39,7 +42,7 @@ def run_table(
                 f"no results for study {', '.join(map(repr, unknown))}; "
                 f"studies with results: {', '.join(known) or 'none'}"
             )
-    frame = store.load_results(url, study_names or None)
+    frame = on_device(store.load_results(url, study_names or None), latency_device)
     fidelity = frame["source"] == "fidelity" if len(frame) else pd.Series(dtype=bool)
     if fidelity.any():
         if not fidelity.all():

@@ -21,6 +21,7 @@ from nasbench.errors import UsageError
 from nasbench.report import figures, info
 from nasbench.report.load import Study, load_studies, select_studies
 from nasbench.results.formats import Column, human_cells
+from nasbench.results.latency import on_device
 from nasbench.results.publishable import (
     has_retrained_rows,
     publishable_columns,
@@ -62,8 +63,14 @@ class Page:
         return f'<div id="{div_id}" class="{css_class}"></div>'
 
 
-def write_report(url: str, study_names: list[str] | None = None, output: str | None = None) -> Path:
+def write_report(
+    url: str,
+    study_names: list[str] | None = None,
+    output: str | None = None,
+    latency_device: str | None = None,
+) -> Path:
     """Write the HTML report of the named studies (all in the database when None); return its path.
+    `latency_device`: show the latency measured on that device (nasbench measure --label).
 
     Default path: reports/<study>.html, or reports/<a>_vs_<b>.html for several studies.
     """
@@ -71,7 +78,13 @@ def write_report(url: str, study_names: list[str] | None = None, output: str | N
     path = Path(output) if output else Path("reports") / f"{_file_stem(selection.names)}.html"
     if output and not path.parent.is_dir():
         raise UsageError(f"cannot write {output}: folder {path.parent} does not exist")
-    page = render_report(load_studies(url, selection))
+    studies = load_studies(url, selection)
+    if latency_device is not None:
+        everything = pd.concat([s.rows for s in studies]) if studies else pd.DataFrame()
+        on_label = on_device(everything, latency_device)  # one line when unknown
+        for s in studies:
+            s.rows = on_label[on_label["study_name"] == s.name]
+    page = render_report(studies)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

@@ -125,6 +125,8 @@ results = sa.Table(
     sa.Column("budget", sa.String),
     sa.Column("proxy_score", sa.Float),
     sa.Column("truth_acc", sa.Float),
+    # the device a re-measured latency belongs to (nasbench measure --label)
+    sa.Column("latency_label", sa.String),
     # a retrained model's weights (nasbench retrain; nasbench export reads them)
     sa.Column("weights_path", sa.String),
     sa.Column("started_at", UTCDateTime),

@@ -42,7 +42,8 @@ SORT_ALIASES = {"study": "study_name", "latency": "latency_ms"}
 def evaluated_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (study, arch) with a measured accuracy: complete rows first, then reused rows
     whose original lives in another study (a reused row adds nothing new inside its own study)."""
-    rows = frame[frame["status"].isin(EVALUATED)].copy()
+    # a re-measured latency (source "measure") is not an evaluation
+    rows = frame[frame["status"].isin(EVALUATED) & (frame["source"] != "measure")].copy()
     rows["_rank"] = (rows["status"] != "complete").astype(int)
     # rows without a hash (hand-written baselines) are all distinct
     rows["_key"] = rows["arch_hash"].where(

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 # a result row's status: what happened to the arch in that trial
 STATUSES = ("complete", "failed", "infeasible", "pruned", "reused")
 EVALUATED = ("complete", "reused")  # statuses whose row carries a measured accuracy
-SOURCES = ("search", "baseline", "fidelity", "retrain")
+SOURCES = ("search", "baseline", "fidelity", "retrain", "measure")
 
 
 class Cost(NamedTuple):

@@ -286,6 +286,8 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
         "space": settings.space,
         "dataset": ctx.data.name,
         "image_size": ctx.data.image_size,
+        "num_classes": ctx.data.num_classes,  # what rebuilds an arch without the data
+        "in_channels": ctx.data.in_channels,
         "epochs": ctx.recipe.epochs,
         "batch_size": ctx.recipe.batch_size,
         "objectives": list(settings.objectives),
