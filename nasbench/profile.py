@@ -12,6 +12,7 @@ from torch import nn
 from nasbench import measure
 from nasbench.arch_strings import resolve_arch
 from nasbench.errors import UsageError
+from nasbench.export import load_exported
 from nasbench.models import classification_model_names, published_model
 from nasbench.spaces import space_names
 
@@ -58,8 +59,6 @@ def space_target(spec: str, input_size: int | None, num_classes: int | None) -> 
 
 def exported_target(path: str, input_size: int | None, num_classes: int | None) -> Target:
     """A program written by `nasbench export` (torch.export), at its stored input shape."""
-    from nasbench.export import load_exported
-
     program, metadata = load_exported(path)
     shape = metadata.get("input_shape") or list(program.example_inputs[0][0].shape)
     if input_size not in (None, shape[-1]) or num_classes not in (
