@@ -1,16 +1,20 @@
-"""Proxy-training throughput: nasbench.train.train against a plain DataLoader loop, measured in one run.
+"""Proxy-training throughput: nasbench.train.train against two plain PyTorch loops, in one run.
 
-Both train the same model (same initial weights) on the same data with the same batch size, epochs,
-optimizer, schedule, loss and augmentation. The plain loop is the usual one: a map-style Dataset with
-per-sample torchvision transforms, a torch.utils.data.DataLoader, `for x, y in loader:`. Ours keeps
-the uint8 dataset in memory, augments and normalises whole batches, and runs channels_last; it is
-also timed with channels_last off, to show where the difference comes from. Timings cover the
-training epochs only (no evaluation), median over --repeats, runs interleaved so that load from other
-processes hits all variants alike; the CPU time (this process, whole call: ours includes its
-evaluation) is printed too, as it suffers less from other processes on a shared machine.
+All three train the same model (same initial weights) on the same data with the same batch size,
+epochs, optimizer, schedule, loss and augmentation:
+- the plain DataLoader loop: a map-style Dataset with per-sample torchvision transforms, a
+  torch.utils.data.DataLoader, `for x, y in loader:` (what tutorials do);
+- the in-memory loop: the training set already on the device as uint8 tensors, batches taken by
+  indexing a permutation, augmented as whole batches, normalised, channels_last and bf16 autocast
+  on CUDA as ours: the strongest plain loop, with nothing of a harness around it;
+- nasbench train() (also with channels_last off, to show where the difference comes from).
+Timings cover the training epochs only (no evaluation), median over --repeats, runs interleaved so
+that load from other processes hits all variants alike; CUDA is synchronised before each clock
+read. It prints ours against each plain loop as a ratio of images per second.
 
     python experiments/bench_training_throughput.py            # digits, the default recipe (~1-2 min)
     python experiments/bench_training_throughput.py --epochs 2 --repeats 5 --augment flip_crop
+    python experiments/bench_training_throughput.py --device cuda --dataset imagefolder:DIR --arch mobilenet:mobilenet_v2
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from nasbench.arch_strings import resolve_arch
-from nasbench.data import load_dataset
+from nasbench.data import load_dataset, make_batch_augment, normalize
 from nasbench.spaces import load_space
 from nasbench.train import AUGMENTS, TrainConfig, accuracy_of, default_train_config, train
 
@@ -58,8 +62,14 @@ class ImageDataset(Dataset):
         return self.transform(self.x[i]), int(self.y[i])
 
 
-def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int) -> float:  # noqa: ANN001
+DATALOADER, IN_MEMORY, OURS = "plain DataLoader loop", "in-memory loop", "nasbench train()"
+
+
+def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int, device: str) -> float:  # noqa: ANN001
     """Train with a DataLoader and the usual loop; return the seconds the epochs took."""
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    model.to(device)
     size = data.image_size
     steps = []
     if config.augment != "none":
@@ -74,6 +84,7 @@ def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int) -> flo
         shuffle=True,
         drop_last=True,
         num_workers=workers,
+        pin_memory=cuda,
     )
     total = len(loader) * config.epochs
     warmup = round(config.warmup_epochs * len(loader))
@@ -84,21 +95,68 @@ def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int) -> flo
         nesterov=True,
         weight_decay=config.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total - warmup)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
     if warmup:
         linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
         scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    _synchronize(device)
     start = time.perf_counter()
     model.train()
     for _ in range(config.epochs):
         for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad()
-            loss = criterion(model(x), y)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and config.amp):
+                loss = criterion(model(x), y)
             loss.backward()
             optimizer.step()
             scheduler.step()
+    _synchronize(device)
     return time.perf_counter() - start
+
+
+def in_memory_loop(model: nn.Module, data, config: TrainConfig, device: str) -> float:  # noqa: ANN001
+    """Train over batched tensors already on the device; return the seconds the epochs took."""
+    device = torch.device(device)
+    model.to(device)
+    cuda = device.type == "cuda"
+    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    model.to(memory_format=memory_format)
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
+    padding = max(1, round(config.crop_padding * data.image_size))
+    augment = make_batch_augment(config.augment, hflip=config.hflip, crop_padding=padding)
+    steps = len(train_y) // config.batch_size
+    total, warmup = steps * config.epochs, round(config.warmup_epochs * steps)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                nesterov=True, weight_decay=config.weight_decay)  # fmt: skip
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
+    if warmup:
+        linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
+        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    _synchronize(device)
+    start = time.perf_counter()
+    model.train()
+    for _ in range(config.epochs):
+        order = torch.randperm(len(train_y), device=device)
+        for step in range(steps):
+            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+            x = normalize(augment(train_x[index]), data.mean, data.std)
+            x = x.contiguous(memory_format=memory_format)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda and config.amp):
+                loss = criterion(model(x), train_y[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    _synchronize(device)
+    return time.perf_counter() - start
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -122,13 +180,17 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="DataLoader workers of the plain loop"
     )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--train-fraction", type=float, default=1.0, help="a stratified share of the training set"
+    )
     args = parser.parse_args()
 
     if args.threads:
         torch.set_num_threads(args.threads)
     base = default_train_config(args.dataset)
     augments = args.augment or list(dict.fromkeys([base.augment, "flip_crop"]))
-    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, train_fraction=args.train_fraction)
     if args.arch:
         space, arch, label = resolve_arch(args.arch)
     else:
@@ -153,11 +215,13 @@ def main() -> None:
 
 
 def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namespace) -> None:  # noqa: ANN001
-    """Time the plain loop and our train() (channels_last on and off), interleaved; print a table."""
+    """Time both plain loops and our train() (channels_last on and off), interleaved; print a
+    table and our ratios against each plain loop."""
     images = (len(data.train_y) // config.batch_size) * config.batch_size * config.epochs
     variants = {
-        "plain DataLoader loop": None,
-        "nasbench train()": config,
+        DATALOADER: None,
+        IN_MEMORY: None,
+        OURS: config,
         "nasbench train(), channels_last off": dataclasses.replace(config, channels_last=False),
     }
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -169,12 +233,16 @@ def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namesp
             torch.manual_seed(repeat)
             cpu_start = time.process_time()
             if variant is None:
-                seconds[name].append(plain_loop(model, data, config, args.workers))
+                if name == DATALOADER:
+                    took = plain_loop(model, data, config, args.workers, args.device)
+                else:
+                    took = in_memory_loop(model, data, config, args.device)
+                seconds[name].append(took)
                 accuracy[name] = accuracy_of(
-                    model, data.val_x, data.val_y, 1024, "cpu", mean=data.mean, std=data.std
+                    model, data.val_x, data.val_y, 1024, args.device, mean=data.mean, std=data.std
                 )
             else:
-                result = train(model, data, variant, seed=repeat)
+                result = train(model, data, variant, device=args.device, seed=repeat)
                 seconds[name].append(result["train_s"])
                 accuracy[name] = result["val_acc"]
             cpu_seconds[name].append(time.process_time() - cpu_start)
@@ -185,9 +253,12 @@ def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namesp
             )
 
     hflip = " + hflip" if config.hflip and config.augment != "none" else ""
-    print(f"augment {config.augment}{hflip}, epochs {config.epochs}, batch {config.batch_size}:")
-    baseline = statistics.median(seconds["plain DataLoader loop"])
-    cpu_baseline = statistics.median(cpu_seconds["plain DataLoader loop"])
+    print(
+        f"augment {config.augment}{hflip}, epochs {config.epochs}, batch {config.batch_size}, "
+        f"device {args.device}:"
+    )
+    baseline = statistics.median(seconds[DATALOADER])
+    cpu_baseline = statistics.median(cpu_seconds[DATALOADER])
     for name in variants:
         median, cpu = statistics.median(seconds[name]), statistics.median(cpu_seconds[name])
         print(
@@ -196,6 +267,12 @@ def compare(initial: nn.Module, data, config: TrainConfig, args: argparse.Namesp
             f" | val acc {accuracy[name]:.1f}%",
             flush=True,
         )
+    ours = statistics.median(seconds[OURS])
+    print(
+        f"  ratio, images/s of nasbench train(): {baseline / ours:.2f}x the DataLoader loop, "
+        f"{statistics.median(seconds[IN_MEMORY]) / ours:.2f}x the in-memory loop",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
