@@ -70,6 +70,8 @@ def full_row(**overrides) -> dict:
         "budget": "epochs=2,image_size=16",
         "proxy_score": 41.9487686,
         "truth_acc": 92.13,
+        "latency_label": "pi4",
+        "weights_path": "nasbench_weights/s/trial3_seed0_abc.pt",
         "started_at": datetime(2025, 1, 2, 13, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2))),
         "finished_at": datetime(2025, 1, 2, 11, 5, 0, tzinfo=UTC),
     }

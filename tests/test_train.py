@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from nasbench.data import load_dataset
 from nasbench.errors import UsageError
@@ -353,19 +354,23 @@ def ema_run(data, **overrides):
     steps, evaluated = [], []
 
     def record(module, args):
-        weights = (module.weight.detach().clone(), module.bias.detach().clone())
-        if module is linear and module.training:
-            steps.append(weights)  # the weights before this step: after the previous one
-        elif not module.training:
+        if not module.training:
+            weights = (module.weight.detach().clone(), module.bias.detach().clone())
             evaluated.append((module is linear, *weights))
 
+    def after_step(optimizer, args, kwargs):
+        steps.append((linear.weight.detach().clone(), linear.bias.detach().clone()))
+
     linear.register_forward_pre_hook(record)  # the EMA's copy of the model has it too
+    handle = register_optimizer_step_post_hook(after_step)
     config = default_train_config(
         "digits", {"epochs": 1, "batch_size": 32, "warmup_epochs": 0.0, **overrides}
     )
-    train(model, data, config, seed=0)
-    after_steps = [*steps[1:], (linear.weight.detach(), linear.bias.detach())]
-    return after_steps, evaluated
+    try:
+        train(model, data, config, seed=0)
+    finally:
+        handle.remove()
+    return steps, evaluated
 
 
 def test_ema_evaluates_an_exponential_average_of_the_weights_after_each_step(few_digits):
@@ -382,6 +387,16 @@ def test_ema_evaluates_an_exponential_average_of_the_weights_after_each_step(few
     assert torch.allclose(bias, expected_b, atol=1e-6)
     final_w, _ = after_steps[-1]
     assert not torch.allclose(weight, final_w, atol=1e-4)  # differs from the raw weights
+
+
+def test_with_ema_the_model_ends_holding_the_weights_that_were_evaluated(few_digits):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(few_digits.in_channels * 64, 10))
+    config = default_train_config("digits", {"epochs": 1, "batch_size": 32, "ema": True})
+    result = train(model, few_digits, config, seed=0)
+    stats = dict(mean=few_digits.mean, std=few_digits.std)
+    again = accuracy_of(model, few_digits.val_x, few_digits.val_y, 64, **stats)
+    assert again == pytest.approx(result["val_acc"])
 
 
 def test_without_ema_the_trained_weights_are_evaluated(few_digits):
