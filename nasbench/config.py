@@ -65,7 +65,7 @@ class SearchSettings:
     max_latency_ms: float | None = None
     device: str = "auto"
     seed: int = 0
-    workers: int = 1
+    workers: int | None = None  # None: chosen from the machine (search.workers.choose_workers)
     devices: list[str] | None = None
     # a benchmark table answers accuracy instead of training: a shipped name or a CSV path
     benchmark: str | None = None
@@ -163,6 +163,8 @@ def _check(s: SearchSettings) -> None:
     check_study_name(s.study_name)
     for name in ("trials", "workers", "confirm_runs"):
         value = getattr(s, name)
+        if name == "workers" and value is None:
+            continue
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UsageError(f"{name} must be a positive integer, got {value!r}")
     for name in ("epochs", "image_size", "batch_size"):

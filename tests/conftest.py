@@ -19,6 +19,11 @@ from pg_server import PostgresServer, PostgresUnavailable  # noqa: E402
 
 _database_numbers = itertools.count()
 
+# Searches in tests run in their own process unless a test asks for workers: the default of one
+# worker per core (search.workers.choose_workers) would make every search spawn processes, and
+# only one worker reproduces a run exactly from its seed. tests/test_workers.py tests the rule.
+os.environ["NASBENCH_WORKERS"] = "1"
+
 # benchmark tables and published results beside the repository (../shared/data), absent from a
 # fresh clone
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

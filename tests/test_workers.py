@@ -7,13 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
+from nasbench.config import SearchSettings
+from nasbench.errors import UsageError
 from nasbench.results import store
+from nasbench.search import workers as supervisor
 
 TESTS = Path(__file__).resolve().parent
 STUDY = "fixture_spaces.toy_digits"
@@ -169,3 +173,22 @@ def test_a_crashing_or_oom_trial_is_recorded_and_the_others_complete(tmp_path, s
         by_number = {t.number: t for t in study.trials}
         assert all(by_number[n].constraints["memory"] > 0 for n in bad["trial_number"])
         assert all(by_number[n].constraints["memory"] == 0 for n in good["trial_number"])
+
+
+def test_the_default_number_of_workers_follows_the_machine(monkeypatch):
+    monkeypatch.delenv("NASBENCH_WORKERS")
+    base = SearchSettings(device="cpu")
+    for cores, expected in [(1, 1), (2, 2), (6, 6), (64, supervisor.MAX_CPU_WORKERS)]:
+        monkeypatch.setattr(supervisor, "available_cores", lambda cores=cores: cores)
+        chosen, note = supervisor.choose_workers(base)
+        assert chosen.workers == expected
+        assert (note is None) == (expected == 1)
+        if note:
+            assert f"{expected} worker processes" in note and "--workers 1 reproduces" in note
+    assert supervisor.choose_workers(replace(base, workers=1))[0].workers == 1  # as given
+    assert supervisor.choose_workers(replace(base, benchmark="nb201-cifar10"))[0].workers == 1
+    monkeypatch.setenv("NASBENCH_WORKERS", "3")
+    assert supervisor.choose_workers(base)[0].workers == 3
+    monkeypatch.setenv("NASBENCH_WORKERS", "many")
+    with pytest.raises(UsageError, match="NASBENCH_WORKERS must be a positive integer"):
+        supervisor.choose_workers(base)

@@ -26,6 +26,8 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from nasbench.config import SearchSettings
+from nasbench.errors import UsageError
+from nasbench.evaluation.context import resolve_device
 from nasbench.results import store
 from nasbench.search.budget import counted_trials
 from nasbench.search.run import run_search
@@ -36,6 +38,7 @@ EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP
 # exit statuses of a worker that stopped cleanly on a signal (nasbench.search.signals.exit_status)
 STOPPED_BY_SIGNAL = {128 + signal.SIGINT: "SIGINT", 128 + signal.SIGTERM: "SIGTERM"}
 MAX_RESTARTS_PER_WORKER = 50
+MAX_CPU_WORKERS = 8  # the default's cap on a many-core CPU: SQLite has one writer at a time
 
 
 def _worker_main(settings: SearchSettings, threads: int) -> None:
@@ -43,14 +46,53 @@ def _worker_main(settings: SearchSettings, threads: int) -> None:
     sys.exit(run_search(settings, quiet=True))
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its affinity on Linux), else all the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def threads_per_worker(workers: int) -> int:
     """This process's cores shared out: N workers with torch's default of all cores each would
     oversubscribe the CPU (every worker spins one thread per core)."""
-    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count() or 1
-    return max(1, cores // workers)
+    return max(1, available_cores() // workers)
+
+
+def choose_workers(settings: SearchSettings) -> tuple[SearchSettings, str | None]:
+    """The settings with their number of workers decided, and a line saying what was chosen.
+
+    Given --workers or --devices: as given. A benchmark lookup costs nothing to parallelise: one.
+    On GPUs, one worker per visible device. On a CPU, one worker per core with one torch thread
+    each, at most MAX_CPU_WORKERS (SQLite has one writer at a time): a proxy's training does not
+    get faster with a second thread here, while a second worker nearly doubles the trials per hour.
+    NASBENCH_WORKERS overrides the rule. Only one worker reproduces a run exactly from its seed.
+    """
+    if settings.workers is not None or settings.devices:
+        return dataclasses.replace(settings, workers=settings.workers or 1), None
+    override = os.environ.get("NASBENCH_WORKERS", "").strip()
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise UsageError(f"NASBENCH_WORKERS must be a positive integer, got {override!r}")
+        return dataclasses.replace(settings, workers=int(override)), None
+    if settings.benchmark:
+        return dataclasses.replace(settings, workers=1), None
+    if resolve_device(settings.device).startswith("cuda"):
+        gpus = torch.cuda.device_count()
+        if gpus < 2:
+            return dataclasses.replace(settings, workers=1), None
+        devices = [f"cuda:{i}" for i in range(gpus)]
+        return dataclasses.replace(settings, workers=gpus, devices=devices), (
+            f"nasbench: {gpus} workers, one per GPU ({', '.join(devices)}); --workers 1 "
+            "reproduces a run exactly from its seed"
+        )
+    workers = max(1, min(available_cores(), MAX_CPU_WORKERS))
+    if workers == 1:
+        return dataclasses.replace(settings, workers=1), None
+    return dataclasses.replace(settings, workers=workers), (
+        f"nasbench: {workers} worker processes, one per core with 1 torch thread each; "
+        "--workers 1 reproduces a run exactly from its seed"
+    )
 
 
 def death_reason(exitcode: int) -> str:
