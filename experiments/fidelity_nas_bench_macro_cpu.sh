@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proxy fidelity on a two-core CPU: 50 NAS-Bench-Macro archs (one from each fiftieth of the truth's
 # range) trained on the JPEG CIFAR-10 under three budgets, beside the zero-cost proxies and the
-# free params / MACs rankings. Meant to take about an hour on two cores with nothing else running
-# (not yet timed so); rerun the same command to continue where it stopped.
+# free params / MACs rankings. Sized for about an hour on two cores; measured at about 2 hours on
+# this CPU while it was shared with other jobs (145 s an arch over the three budgets, 4.5 min of
+# data loading; README "Proxy fidelity"). Rerun the same command to continue where it stopped.
 #
 #   bash experiments/fidelity_nas_bench_macro_cpu.sh [STORAGE_URL]
 set -euo pipefail

@@ -165,3 +165,11 @@ def test_a_search_samples_only_the_files_choices_and_a_rerun_with_others_is_refu
     assert cli("report", "--storage", url, "--output", str(page))[0] == 0
     text = page.read_text()
     assert "expand_ratios 1/2" in text and "lr 0.05" in text
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_experiment_file_validates(path):
+    settings = make_settings(str(path), {})
+    with_choices(load_space(settings.space), settings.choices)
+    defaults = {**getattr(load_space(settings.space), "TRAIN_DEFAULTS", {}), **settings.train}
+    make_recipe(settings.dataset, defaults, settings.epochs, settings.batch_size)
