@@ -24,6 +24,15 @@ _database_numbers = itertools.count()
 # only one worker reproduces a run exactly from its seed. tests/test_workers.py tests the rule.
 os.environ["NASBENCH_WORKERS"] = "1"
 
+# Under pytest-xdist (one test process per core) each process gets its share of the cores, as the
+# search's own workers do; torch's default of all cores in every process would oversubscribe the
+# CPU. OMP_NUM_THREADS carries the share to the nasbench processes that tests start.
+_test_processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _test_processes > 1:
+    _threads = max(1, (os.cpu_count() or 1) // _test_processes)
+    torch.set_num_threads(_threads)
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+
 # benchmark tables and published results beside the repository (../shared/data), absent from a
 # fresh clone
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

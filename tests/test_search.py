@@ -96,8 +96,10 @@ def test_rerun_of_a_finished_study_runs_nothing_more(tmp_path):
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path, stop):
     url = sqlite_url(tmp_path)
-    args = ["search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,
-            "--sampler", "random", "--no-pruning", "--epochs", "40", "--seed", "3"]  # fmt: skip
+    # one training per trial (--confirm-runs 1): the rerun's work is what the test waits for
+    args = ["search", "--space", "fixture_spaces.toy", "--trials", "4", "--storage", url,
+            "--sampler", "random", "--no-pruning", "--epochs", "40", "--seed", "3",
+            "--confirm-runs", "1"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     proc = subprocess.Popen([sys.executable, "-m", "nasbench.cli", *args], env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -116,13 +118,13 @@ def test_interrupted_search_reruns_to_exactly_n_trials(tmp_path, stop):
     # the signal normally lands mid-trial; that trial is marked and not counted (none if it fell between)
     assert sum(bool(t.user_attrs.get("interrupted")) for t in study.trials) <= 1
     before = len(counted(study))
-    assert before < 6
+    assert before < 4
 
     done = nasbench(*args)
     assert done.returncode == 0, done.stderr
     study = optuna.load_study(study_name="fixture_spaces.toy_digits", storage=url)
-    assert len(counted(study)) == 6
-    assert len(store.load_results(url)) == 6
+    assert len(counted(study)) == 4
+    assert len(store.load_results(url)) == 4
     assert _running_trials(db) == 0
 
 
