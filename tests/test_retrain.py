@@ -114,7 +114,7 @@ def test_retrain_of_the_front_takes_the_studys_pareto_trials(searched):
     ("args", "complaint"),
     [
         (["--pareto", "--trial", "1"], "--pareto, or --trial N (repeatable), not both"),
-        ([], "--pareto, or --trial N (repeatable), not both"),
+        ([], "name the trials: --pareto, or --trial N (repeatable)"),
         (["--trial", "99"], "has no evaluated trial 99; evaluated trials: 0-3"),
         (["--trial", "-1"], "must be at least 0"),
         (["--trial", "1", "--seeds", "0"], "must be at least 1"),

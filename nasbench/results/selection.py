@@ -28,7 +28,8 @@ def search_rows(frame: pd.DataFrame, study_name: str) -> pd.DataFrame:
 def check_trial_choice(trials: list[int] | tuple[int, ...] | None, pareto: bool) -> None:
     """Exactly one way of naming trials, checked before anything is loaded."""
     if bool(trials) == pareto:
-        raise UsageError("name the trials: --pareto, or --trial N (repeatable), not both")
+        both = ", not both" if pareto else ""
+        raise UsageError(f"name the trials: --pareto, or --trial N (repeatable){both}")
 
 
 def select_trials(
