@@ -356,7 +356,8 @@ def _add_benchmark_flags(
         "--latency-device",
         default=None,
         metavar="DEVICE",
-        help="the table's latency column for the latency objective (default pixel3)",
+        help="the table's latency column for the latency objective (default pixel3); in a "
+        "trained search, the latency `nasbench measure --label DEVICE` stored, looked up",
     )
 
 

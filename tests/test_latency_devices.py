@@ -65,3 +65,31 @@ def test_measure_of_a_missing_study_is_one_line(tmp_path):
     for study, complaint in [("nosuch", "no study 'nosuch'"), ("m", "no trained proxy to measure")]:
         code, _, err = cli("measure", "--storage", url, "--study-name", study)
         assert code == 2 and complaint in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.slow
+def test_a_search_with_latency_device_looks_latency_up_and_fails_archs_never_measured(tmp_path):
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    common = ["--space", "fixture_spaces.toy", "--epochs", "1", "--objectives", "acc,latency",
+              "--storage", url, "--seed", "1"]  # fmt: skip
+    code, _, err = cli("search", *common, "--trials", "2", "--study-name", "here")
+    assert code == 0, err
+    code, _, err = cli("search", *common, "--trials", "2", "--study-name", "there",
+                       "--latency-device", "pi4")  # fmt: skip
+    assert code == 2 and "no latency measured on 'pi4'" in err, err
+    code, _, err = cli("measure", "--storage", url, "--study-name", "here", "--label", "pi4",
+                       "--latency-budget", "0.05")  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli("search", *common, "--trials", "4", "--study-name", "there",
+                       "--latency-device", "pi4")  # fmt: skip
+    assert code == 0, err
+    rows = store.load_results(url)
+    measured = rows[rows["source"] == "measure"].set_index("arch_hash")["latency_ms"]
+    there = rows[(rows["study_name"] == "there") & (rows["source"] == "search")]
+    for _, row in there.iterrows():
+        if row["arch_hash"] in measured.index:
+            assert row["status"] in ("complete", "reused", "pruned")
+            assert row["latency_ms"] == measured[row["arch_hash"]]
+            assert row["device_name"] == "pi4"
+        else:
+            assert row["status"] == "failed" and "no latency measured on 'pi4'" in row["error"]

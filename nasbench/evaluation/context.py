@@ -33,6 +33,9 @@ class Context:
     device: str = "cpu"
     benchmark: TabularBenchmark | None = None
     latency_device: str | None = None  # a benchmark's latency column, looked up not measured
+    # a trained search's latency on another device (nasbench measure --label): arch hash ->
+    # (latency_ms, latency_iqr_ms) there, looked up instead of measured here
+    measured_latency: dict[str, tuple[float, float]] | None = None
     test: bool = False  # also measure test accuracy (never during a search)
 
 

@@ -55,7 +55,10 @@ def evaluate_trained(arch: dict[str, Any], ctx: Context, request: Request) -> Ev
 def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Evaluation) -> None:
     row = evaluation.row
     model = build_for(ctx.space, arch, ctx.data, seed=request.seeds[0])
-    row.update(measure_cost(model, ctx.data, device=ctx.device, latency=True))
+    elsewhere = ctx.measured_latency is not None
+    row.update(measure_cost(model, ctx.data, device=ctx.device, latency=not elsewhere))
+    if elsewhere:
+        _look_up_latency(row, ctx)
     if broke_limits(row, ctx.limits):
         return
     costs = tuple(float(row[OBJECTIVES[name].column]) for name in ctx.objectives[1:])
@@ -95,6 +98,17 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     if needs_confirmation(row, ctx, request):
         confirm(arch, ctx, request, evaluation)
     row["status"] = "complete"
+
+
+def _look_up_latency(row: dict[str, Any], ctx: Context) -> None:
+    """The latency measured on ctx.latency_device by `nasbench measure`, or a failed trial."""
+    found = ctx.measured_latency.get(row["arch_hash"])
+    if found is None:
+        raise EvaluationFailed(
+            f"no latency measured on {ctx.latency_device!r} for this arch at "
+            f"{ctx.data.image_size} px: run nasbench measure --label {ctx.latency_device} there"
+        )
+    row.update(latency_ms=found[0], latency_iqr_ms=found[1], device_name=ctx.latency_device)
 
 
 def data_columns(ctx: Context) -> dict[str, Any]:

@@ -76,6 +76,10 @@ def search_context(settings: SearchSettings) -> Context:
     extra: dict[str, Any] = {"space": settings.space}
     if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
+    measured = None
+    if settings.latency_device is not None:
+        extra["latency_device"] = settings.latency_device
+        measured = measured_latencies(settings.storage, settings.latency_device, data.image_size)
     return Context(
         space=space,
         protocol=protocol_hash(data, recipe, extra),
@@ -84,7 +88,29 @@ def search_context(settings: SearchSettings) -> Context:
         data=data,
         recipe=recipe,
         device=device,
+        latency_device=settings.latency_device,
+        measured_latency=measured,
     )
+
+
+def measured_latencies(url: str, label: str, image_size: int) -> dict[str, tuple[float, float]]:
+    """Arch hash -> (latency_ms, latency_iqr_ms) measured on `label` at this input size, from the
+    rows of `nasbench measure` in any study; one line when the device has none."""
+    store.check_storage(url, create=True)
+    rows = store.load_results(url)
+    rows = (
+        rows[(rows["source"] == "measure") & (rows["latency_label"] == label)]
+        if len(rows)
+        else rows
+    )
+    if not len(rows):
+        raise UsageError(
+            f"no latency measured on {label!r} in {url}: run nasbench measure --label {label} "
+            "on that device first (a trained search's --latency-device looks latency up there)"
+        )
+    rows = rows[rows["image_size"] == image_size].sort_values("id")
+    return {h: (float(ms), float(iqr)) for h, ms, iqr in
+            zip(rows["arch_hash"], rows["latency_ms"], rows["latency_iqr_ms"], strict=True)}  # fmt: skip
 
 
 def _benchmark_context(settings: SearchSettings, space: Any, limits: dict[str, float]) -> Context:
