@@ -81,10 +81,9 @@ def _sorted(table: pd.DataFrame, pareto: bool, sort: str | None) -> pd.DataFrame
             keep[positions] = pareto_mask(part["test_acc_mean"], part["macs"].astype(float))
         table = table[keep]
     if sort is not None:
-        column = sort_column(sort)
-        column = RETRAINED_SORT.get(column, column)
-        if column in table.columns:
-            table = table.sort_values(
-                column, ascending=SORT_KEYS[sort_column(sort)], kind="stable", na_position="last"
-            )
+        key = sort_column(sort)
+        column = RETRAINED_SORT.get(key, key)
+        table = table.sort_values(
+            column, ascending=SORT_KEYS[key], kind="stable", na_position="last"
+        )
     return table.reset_index(drop=True)

@@ -77,7 +77,8 @@ def search_context(settings: SearchSettings) -> Context:
     if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
     measured = None
-    if settings.latency_device is not None:
+    uses_latency = "latency" in settings.objectives or settings.max_latency_ms is not None
+    if settings.latency_device is not None and uses_latency:
         extra["latency_device"] = settings.latency_device
         measured = measured_latencies(settings.storage, settings.latency_device, data.image_size)
     return Context(
@@ -88,7 +89,7 @@ def search_context(settings: SearchSettings) -> Context:
         data=data,
         recipe=recipe,
         device=device,
-        latency_device=settings.latency_device,
+        latency_device=settings.latency_device if measured is not None else None,
         measured_latency=measured,
     )
 
@@ -160,12 +161,18 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
 
 
 def _storage_with_retry(url: str) -> optuna.storages.RDBStorage:
-    """Optuna creates its tables on first use; processes starting together on PostgreSQL can race."""
+    """Optuna creates its tables on first use; processes starting together can race (PostgreSQL:
+    a duplicate key; SQLite: "table alembic_version already exists"). The loser retries and finds
+    the tables made."""
     for attempt in range(5):
         try:
             return make_storage(url)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            if attempt == 4:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
+                sqlalchemy.exc.OperationalError) as err:  # fmt: skip
+            lost_race = not isinstance(err, sqlalchemy.exc.OperationalError) or (
+                "already exists" in str(err)
+            )
+            if attempt == 4 or not lost_race:
                 raise
             time.sleep(0.5 + attempt)
     raise AssertionError("unreachable")
