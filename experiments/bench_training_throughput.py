@@ -65,6 +65,20 @@ class ImageDataset(Dataset):
 DATALOADER, IN_MEMORY, OURS = "plain DataLoader loop", "in-memory loop", "nasbench train()"
 
 
+def plain_recipe(model: nn.Module, config: TrainConfig, steps_per_epoch: int) -> tuple:
+    """The plain loops' optimizer, schedule and loss, as the recipe has them: SGD with Nesterov
+    momentum, linear warm-up then cosine annealing stepped per iteration, label smoothing."""
+    total = steps_per_epoch * config.epochs
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                nesterov=True, weight_decay=config.weight_decay)  # fmt: skip
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
+    if warmup:
+        linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
+        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
+    return optimizer, scheduler, nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+
+
 def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int, device: str) -> float:  # noqa: ANN001
     """Train with a DataLoader and the usual loop; return the seconds the epochs took."""
     device = torch.device(device)
@@ -86,20 +100,7 @@ def plain_loop(model: nn.Module, data, config: TrainConfig, workers: int, device
         num_workers=workers,
         pin_memory=cuda,
     )
-    total = len(loader) * config.epochs
-    warmup = round(config.warmup_epochs * len(loader))
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        nesterov=True,
-        weight_decay=config.weight_decay,
-    )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
-    if warmup:
-        linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
-        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
-    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    optimizer, scheduler, criterion = plain_recipe(model, config, len(loader))
     _synchronize(device)
     start = time.perf_counter()
     model.train()
@@ -127,14 +128,7 @@ def in_memory_loop(model: nn.Module, data, config: TrainConfig, device: str) -> 
     padding = max(1, round(config.crop_padding * data.image_size))
     augment = make_batch_augment(config.augment, hflip=config.hflip, crop_padding=padding)
     steps = len(train_y) // config.batch_size
-    total, warmup = steps * config.epochs, round(config.warmup_epochs * steps)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                nesterov=True, weight_decay=config.weight_decay)  # fmt: skip
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup))
-    if warmup:
-        linear = torch.optim.lr_scheduler.LinearLR(optimizer, 1 / (warmup + 1), total_iters=warmup)
-        scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [linear, scheduler], [warmup])
-    criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    optimizer, scheduler, criterion = plain_recipe(model, config, steps)
     _synchronize(device)
     start = time.perf_counter()
     model.train()

@@ -8,19 +8,12 @@ import math
 
 import pandas as pd
 
-from nasbench.arch import arch_summaries
 from nasbench.results.formats import Column, is_machine
-from nasbench.results.vocabulary import COST_BY_COLUMN
+from nasbench.results.table import ARCH_COLUMNS
 
 RETRAINED_SOURCES = ("retrain", "baseline")
 COLUMNS = (
-    Column("study_name", "study"),
-    Column("name"),
-    Column("arch", text=arch_summaries),
-    *(
-        Column(c.column, c.label, c.scale, c.decimals)
-        for c in (COST_BY_COLUMN["params"], COST_BY_COLUMN["macs"], COST_BY_COLUMN["latency_ms"])
-    ),
+    *ARCH_COLUMNS,
     Column("proxy_acc", "proxy val acc (%)", decimals=2),
     Column("test_acc_mean", "test acc (%)", decimals=2),
     Column("test_acc_std", "test acc std", decimals=2),

@@ -12,7 +12,8 @@ from nasbench.results.pareto import pareto_mask
 from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED
 
 # the table's columns: raw name (json, csv) and how people read it (table, md, latex)
-COLUMNS = (
+# what names an architecture and what it costs: the first columns of every table of archs
+ARCH_COLUMNS = (
     Column("study_name", "study"),
     Column("name"),
     Column("arch", text=arch_summaries),
@@ -20,6 +21,9 @@ COLUMNS = (
         Column(c.column, c.label, c.scale, c.decimals)
         for c in (COST_BY_COLUMN["params"], COST_BY_COLUMN["macs"], COST_BY_COLUMN["latency_ms"])
     ),
+)
+COLUMNS = (
+    *ARCH_COLUMNS,
     Column("val_acc", "val acc (%)", decimals=2),
     Column("val_acc_std", "val acc std", decimals=2),
     Column("train_runs", "runs"),
