@@ -7,24 +7,36 @@ sampling, building, MACs, latency, database writes, tell, callbacks) is harness 
 is printed as the median over all trained trials, and apart for each kind of trial: trained once to
 the end of the budget, stopped early (shorter, so the same overhead weighs more), confirmed.
 
+With --breakdown the search runs in this process, with a timer around each step of the harness
+(public entry points only: the sampler's sample_relative/sample_independent, Trial.set_user_attr,
+the space's suggest, our own functions), and prints where the overhead goes, per trial.
+
     python experiments/bench_search.py                    # the default: mobilenet, 200 trials
     python experiments/bench_search.py --trials 20 --space resnet
+    python experiments/bench_search.py --breakdown        # and where the overhead goes
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
 
+from nasbench import cli, measure
+from nasbench.evaluation import trained
 from nasbench.results import store
+from nasbench.search import objective, progress
+from nasbench.spaces import load_space
 
 
 def trial_cycles(study: optuna.Study) -> pd.DataFrame:
@@ -47,6 +59,72 @@ def trial_cycles(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame.from_records(records).set_index("trial_number")
 
 
+class StepTimers:
+    """Wall time spent in chosen functions, by step. Steps can nest (suggest holds the sampling):
+    each is timed whole, and the table says which contains which."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+
+    def wrap(self, owner: Any, name: str, step: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[step] += time.perf_counter() - started
+                self.calls[step] += 1
+
+        setattr(owner, name, timed)
+
+
+# (owner, function, step); an indented step is part of the one above it
+TIMED_STEPS = (
+    (optuna.Study, "ask", "ask: a new trial row"),
+    ("space", "suggest", "space.suggest: sampling + one commit per parameter"),
+    ("sampler", "sample_relative", "  the sampler's joint sampling"),
+    ("sampler", "sample_independent", "  the sampler's per-parameter sampling"),
+    (objective, "over_budget", "budget check"),
+    (objective.Objective, "_stored_result", "stored-result lookup (+ arch attributes)"),
+    (trained, "build_for", "building the model (also for confirmations)"),
+    (measure, "count_macs", "MAC count"),
+    (measure, "measure_latency", "latency"),
+    (store, "write_result", "result row write"),
+    (optuna.Trial, "set_user_attr", "trial attributes (each a commit)"),
+    (optuna.Trial, "set_constraint", "trial constraints (each a commit)"),
+    (optuna.Study, "get_trials", "study.get_trials (budget, running trials, after trial)"),
+    (objective.Objective, "refresh", "after trial: curves and front taken in"),
+    (progress.Progress, "update", "after trial: progress bar"),
+)
+
+
+def run_in_process(command: list[str], space: str) -> StepTimers:
+    """Run `nasbench search` here with every step of TIMED_STEPS timed."""
+    timers = StepTimers()
+    sampler_class = optuna.samplers.TPESampler
+    owners = {"space": load_space(space), "sampler": sampler_class}
+    for owner, name, step in TIMED_STEPS:
+        timers.wrap(owners.get(owner, owner), name, step)
+    status = cli.main(command)
+    if status != 0:
+        raise SystemExit(f"the search failed with status {status}")
+    return timers
+
+
+def print_breakdown(timers: StepTimers, trials: int, overhead_s: float) -> None:
+    """Per trial: the mean time of each step, against the measured overhead per trial."""
+    print(f"where the overhead goes (mean per trial over {trials} trials; the measured overhead "
+          f"per trial is {overhead_s * 1e3:.0f} ms):")  # fmt: skip
+    for _owner, _name, step in TIMED_STEPS:
+        if timers.calls[step]:
+            print(f"  {step:58s}{timers.seconds[step] / trials * 1e3:7.1f} ms "
+                  f"({timers.calls[step] / trials:.1f} calls)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="mobilenet")
@@ -60,18 +138,25 @@ def main() -> None:
         default=None,
         help="the search's --confirm-runs (default: its own)",
     )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="run in this process and time each harness step"
+    )
     args = parser.parse_args()
 
     folder = Path(args.keep or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{folder / 'bench.db'}"
-    command = [sys.executable, "-m", "nasbench.cli", "search", "--space", args.space,
-               "--trials", str(args.trials), "--storage", url, "--workers", str(args.workers),
-               "--seed", str(args.seed)]  # fmt: skip
+    command = ["search", "--space", args.space, "--trials", str(args.trials), "--storage", url,
+               "--workers", str(args.workers), "--seed", str(args.seed)]  # fmt: skip
     if args.confirm_runs is not None:
         command += ["--confirm-runs", str(args.confirm_runs)]
+    if args.breakdown and args.workers != 1:
+        parser.error("--breakdown times one process: use --workers 1")
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    if args.breakdown:
+        timers = run_in_process(command, args.space)
+    else:
+        subprocess.run([sys.executable, "-m", "nasbench.cli", *command], check=True)
     wall = time.perf_counter() - started
 
     rows = store.load_results(url).set_index("trial_number")
@@ -118,6 +203,8 @@ def main() -> None:
         print(f"overhead outside trials (startup):  {wall - cycles['cycle_s'].sum():8.1f} s")
     print(f"trials trained more than once:      {int((rows['train_runs'] > 1).sum()):8d} "
           f"(confirmations of front entrants)")  # fmt: skip
+    if args.breakdown:
+        print_breakdown(timers, len(rows), overhead.mean())
     print(f"best val_acc:                       {rows['val_acc'].max():8.2f} %")
     print(f"Pareto front: {len(front)} archs, MACs {min(front_macs) / 1e6:.2f} M .. "
           f"{max(front_macs) / 1e6:.2f} M (span {max(front_macs) / min(front_macs):.1f}x)")  # fmt: skip

@@ -67,14 +67,15 @@ def main() -> None:
     for r in runs:
         found = r["points"]
         rows.append({
-            "workers": r["workers"], "seed": r["seed"], "trials": len(found),
+            "workers": r["workers"], "seed": r["seed"], "evaluated": len(found),
             "hypervolume": hypervolume(found, DIRECTIONS, reference),
             "best_acc": float(found[:, 0].max()),
             "front": int(non_dominated(found, DIRECTIONS).sum()),
             "wall_s": r["s"],
         })  # fmt: skip
     table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".4f"))
+    # one format per column: workers, seed, evaluated, hypervolume, best_acc, front, wall_s
+    print(table.to_markdown(index=False, floatfmt=("g", "g", "g", ".4f", ".2f", "g", ".0f")))
     for workers, group in table.groupby("workers"):
         hv, best = group["hypervolume"], group["best_acc"]
         print(f"workers {workers}: hypervolume {hv.mean():.4f} (range {hv.min():.4f}-"

@@ -38,6 +38,11 @@ class Context:
     measured_latency: dict[str, tuple[float, float]] | None = None
     test: bool = False  # also measure test accuracy (never during a search)
 
+    @property
+    def latency_decides(self) -> bool:
+        """Whether latency is an objective or a limit (else it is only recorded)."""
+        return "latency" in self.objectives or "latency_ms" in self.limits
+
 
 @dataclass(frozen=True)
 class Request:

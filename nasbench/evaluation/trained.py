@@ -17,7 +17,14 @@ from nasbench.arch import arch_hash
 from nasbench.config import OBJECTIVES, directions, objective_values
 from nasbench.evaluation.context import Context, Evaluation, Request
 from nasbench.evaluation.limits import OUT_OF_MEMORY, limit_violations
-from nasbench.evaluation.model import COST_COLUMNS, build_for, measure_cost, train_proxy
+from nasbench.evaluation.model import (
+    COST_COLUMNS,
+    RANKING_LATENCY_BUDGET_S,
+    RECORDED_LATENCY_BUDGET_S,
+    build_for,
+    measure_cost,
+    train_proxy,
+)
 from nasbench.results.pareto import joins_front
 from nasbench.spaces import ArchError
 from nasbench.train import TrainingDiverged
@@ -56,7 +63,12 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     row = evaluation.row
     model = build_for(ctx.space, arch, ctx.data, seed=request.seeds[0])
     elsewhere = ctx.measured_latency is not None
-    row.update(measure_cost(model, ctx.data, device=ctx.device, latency=not elsewhere))
+    budget = latency_budget(ctx)
+    row.update(
+        measure_cost(
+            model, ctx.data, device=ctx.device, latency=not elsewhere, latency_budget_s=budget
+        )
+    )
     if elsewhere:
         _look_up_latency(row, ctx)
     if broke_limits(row, ctx.limits):
@@ -98,6 +110,12 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     if needs_confirmation(row, ctx, request):
         confirm(arch, ctx, request, evaluation)
     row["status"] = "complete"
+
+
+def latency_budget(ctx: Context) -> float:
+    """Seconds of latency timing per trial: enough to rank where latency is an objective or a
+    limit, the fewest blocks where it is only recorded."""
+    return RANKING_LATENCY_BUDGET_S if ctx.latency_decides else RECORDED_LATENCY_BUDGET_S
 
 
 def _look_up_latency(row: dict[str, Any], ctx: Context) -> None:

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from nasbench import __version__
+from nasbench.config import LATENCY_BUDGET_S
 from nasbench.errors import UsageError
 from nasbench.report import figures, info
 from nasbench.report.load import Study, load_studies, select_studies
@@ -120,6 +121,15 @@ def render_report(studies: list[Study]) -> str:
     return _page_html(title, sections, page, hover)
 
 
+SEARCH_LATENCY_NOTE = (
+    "A search times each trial's latency in a few milliseconds (a handful of timed blocks at the "
+    "proxy's input size): enough to rank architectures where latency is an objective or a limit, "
+    "and only recorded where it is not. These are not figures to quote: <code>nasbench "
+    f"measure</code> re-measures a study's architectures with the full budget ({LATENCY_BUDGET_S:g} s "
+    "each by default), and <code>nasbench report --latency-device LABEL</code> plots those."
+)
+
+
 def _missing(text: str) -> str:
     return f'<p class="missing">{text}</p>'
 
@@ -181,6 +191,8 @@ def _pareto_section(
         usable = info.plottable(evaluated, cost.column)
         searched = usable[usable["source"] == "search"]
         section.parts.append(f"<h3>Accuracy against {esc(cost.label)}</h3>")
+        if cost.column == "latency_ms" and len(searched):
+            section.parts.append(_note(SEARCH_LATENCY_NOTE))
         for s in studies:
             n_usable = int((searched["study_name"] == s.name).sum())
             n_searched = int((s.rows["source"] == "search").sum()) if len(s.rows) else 0

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from nasbench.arch import arch_hash
 from nasbench.config import SearchSettings, objective_values
@@ -24,7 +24,7 @@ from nasbench.results import store
 from nasbench.search.budget import OverBudget, over_budget
 from nasbench.search.early_stop import FinishedCurve, hopeless_reason
 from nasbench.search.signals import StopRequest
-from nasbench.search.study import trial_seed
+from nasbench.search.study import may_run_in_parallel, trial_seed
 
 Evaluator = Callable[[dict[str, Any], Context, Request], Evaluation]
 
@@ -41,6 +41,9 @@ class Objective:
         self.ctx = ctx
         self.evaluate = evaluate
         self.stops = StopRequest()
+        # alone on the study, a worker knows its budget and what it is training without asking
+        # the database (optimize's n_trials keeps it within the budget)
+        self.parallel = may_run_in_parallel(settings)
         self.constraint_names = constraint_names(ctx.limits)
         self.finished_curves: tuple[FinishedCurve, ...] = ()  # for the early-stopping rule
         self.front: tuple[tuple[float, ...], ...] = ()  # values of complete feasible trials
@@ -48,7 +51,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...] | float:
         started = datetime.now(UTC)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        if over_budget(trial.study, trial.number, self.settings.trials):
+        if self.parallel and over_budget(trial.study, trial.number, self.settings.trials):
             trial.set_user_attr("surplus", True)
             trial.study.stop()
             raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
@@ -89,7 +92,7 @@ class Objective:
             found = store.find_result(
                 self.settings.storage, arch_hash=hash_, protocol_hash=self.ctx.protocol
             )
-            if found is not None:
+            if found is not None or not self.parallel:
                 return found
             optuna.storages.fail_stale_trials(trial.study)
             running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -161,11 +164,13 @@ class Objective:
             "started_at": started,
         }
 
-    def refresh(self, study: optuna.Study) -> None:
-        """Read the study's complete trials once: their curves, for the multi-objective stopping
+    def refresh(self, trials: list[FrozenTrial]) -> None:
+        """Take in the study's trials: the complete ones' curves, for the multi-objective stopping
         rule, and their values, for deciding which new results are confirmed."""
         curves, front = [], []
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        for t in trials:
+            if t.state != TrialState.COMPLETE:
+                continue
             if not t.values or len(t.values) != len(self.ctx.objectives):
                 continue
             curve = t.user_attrs.get("val_acc_curve")

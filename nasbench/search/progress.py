@@ -34,7 +34,8 @@ class Progress:
         )
         self.failures = 0
 
-    def update(self, trial: FrozenTrial) -> None:
+    def update(self, trial: FrozenTrial, trials: list[FrozenTrial]) -> None:
+        """Count `trial` (one of the study's `trials`, as just read) if it counts to the budget."""
         if not counts_towards_budget(trial):
             return
         status = trial.user_attrs.get("status", trial.state.name.lower())
@@ -43,12 +44,16 @@ class Progress:
             self.bar.write(
                 f"trial {trial.number} failed: {trial.user_attrs.get('error', '')}", file=sys.stderr
             )
-        self.bar.set_postfix_str(self._postfix(), refresh=False)
+        if not self.bar.disable:  # a quiet worker's bar shows nothing: skip the front
+            self.bar.set_postfix_str(self._postfix(trials), refresh=False)
         self.bar.update(1)
 
-    def _postfix(self) -> str:
-        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        feasible = [t for t in complete if t.user_attrs.get("status") != "infeasible"]
+    def _postfix(self, trials: list[FrozenTrial]) -> str:
+        feasible = [
+            t
+            for t in trials
+            if t.state == TrialState.COMPLETE and t.user_attrs.get("status") != "infeasible"
+        ]
         if not feasible:
             return f"failed={self.failures}"
         best = max(t.values[0] for t in feasible)
@@ -61,9 +66,8 @@ class Progress:
         return text
 
     def summary(self) -> str:
-        return (
-            f"{self.study.study_name}: {self._postfix()} in {time.monotonic() - self.started:.0f} s"
-        )
+        postfix = self._postfix(self.study.get_trials(deepcopy=False))
+        return f"{self.study.study_name}: {postfix} in {time.monotonic() - self.started:.0f} s"
 
     def close(self) -> None:
         self.bar.close()

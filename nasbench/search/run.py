@@ -10,7 +10,12 @@ from optuna.trial import FrozenTrial
 from nasbench.config import SearchSettings
 from nasbench.evaluation.tabular import evaluate_tabular
 from nasbench.evaluation.trained import evaluate_trained
-from nasbench.search.budget import OverBudget, counted_trials, wait_for_running_trials
+from nasbench.search.budget import (
+    OverBudget,
+    counted_trials,
+    counts_towards_budget,
+    wait_for_running_trials,
+)
 from nasbench.search.objective import Objective, TrialFailed
 from nasbench.search.progress import Progress
 from nasbench.search.signals import Terminated, exit_status
@@ -36,13 +41,14 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     progress = Progress(study, settings.trials, done, list(ctx.objectives), quiet=quiet)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-        objective.refresh(study)
-        progress.update(trial)
-        if counted_trials(study) >= settings.trials:
+        trials = study.get_trials(deepcopy=False)  # read once for all three
+        objective.refresh(trials)
+        progress.update(trial, trials)
+        if sum(counts_towards_budget(t) for t in trials) >= settings.trials:
             study.stop()
         objective.stops.raise_if_requested()  # the trial is stored: a safe point to stop at
 
-    objective.refresh(study)
+    objective.refresh(study.get_trials(deepcopy=False))
     try:
         with objective.stops.installed():
             while (remaining := settings.trials - counted_trials(study)) > 0:
