@@ -208,12 +208,13 @@ def measure_latency(
     budget_s: float = 1.0,
     repeats: int = 10,
     min_repeats: int = 5,
+    warm_up_calls: int = 2,
 ) -> dict[str, Any]:
     """Forward-pass latency of `model` in inference mode: median and interquartile range (ms).
 
-    About `budget_s` seconds in all: a tenth for warm-up, the rest for about `repeats` timed blocks,
-    each block as many calls as fit; at least `min_repeats` blocks even when one forward pass
-    exceeds the budget. `threads` fixes the CPU thread count for the run (restored afterwards); CUDA
+    About `budget_s` seconds in all: a tenth for warm-up (at least `warm_up_calls` calls), the rest
+    for about `repeats` timed blocks, each block as many calls as fit; at least `min_repeats` blocks
+    even when one forward pass exceeds the budget. `threads` fixes the CPU thread count for the run (restored afterwards); CUDA
     is synchronised before each clock reading. The caller's model is left untouched: a copy is
     moved when the device or dtype differ.
     """
@@ -237,7 +238,7 @@ def measure_latency(
         with torch.inference_mode():
             # warm-up (lazy initialisation, allocator, cuDNN autotuning) doubles as a first estimate
             # of one call, from which the block size follows
-            per_call = block.warm_up(budget_s / 10)
+            per_call = block.warm_up(budget_s / 10, warm_up_calls)
             number = max(1, int(budget_s * 0.9 / repeats / per_call))
             times: list[float] = []
             deadline = time.perf_counter() + budget_s * 0.9
@@ -278,10 +279,10 @@ class _Block:
         self._synchronize()
         return max((time.perf_counter() - start) / number, 1e-7)
 
-    def warm_up(self, seconds: float) -> float:
-        """Run for about `seconds` (at least twice); return the last per-call time."""
+    def warm_up(self, seconds: float, min_calls: int) -> float:
+        """Run for about `seconds` (at least `min_calls` times); return the last per-call time."""
         number, spent, per_call = 1, 0.0, float("inf")
-        for _ in range(2):
+        for _ in range(max(1, min_calls)):
             per_call = self.per_call(1)
             spent += per_call
         while spent < seconds:
@@ -304,11 +305,13 @@ def measure_model(
     threads: int | None = None,
     latency: bool = True,
     budget_s: float = 1.0,
+    **timing: int,
 ) -> dict[str, Any]:
     """One flat row: params, MACs, uncounted ops, latency distribution, peak memory, provenance.
 
     MACs are per sample (counted at batch 1, as papers and torchvision report them); latency and
-    peak memory are per batch of input_shape[0].
+    peak memory are per batch of input_shape[0]. `timing`: measure_latency's min_repeats and
+    warm_up_calls.
     """
     counted = count_macs(model, (1, *input_shape[1:]))
     row: dict[str, Any] = {
@@ -318,8 +321,9 @@ def measure_model(
     }
     if latency:
         row |= measure_latency(
-            model, input_shape, device=device, dtype=dtype, threads=threads, budget_s=budget_s
-        )
+            model, input_shape, device=device, dtype=dtype, threads=threads, budget_s=budget_s,
+            **timing,
+        )  # fmt: skip
     else:
         check_device_and_dtype(device, dtype)
         row |= {"latency_ms": None, "latency_iqr_ms": None, "latency_repeats": None}

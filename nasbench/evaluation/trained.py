@@ -19,8 +19,8 @@ from nasbench.evaluation.context import Context, Evaluation, Request
 from nasbench.evaluation.limits import OUT_OF_MEMORY, limit_violations
 from nasbench.evaluation.model import (
     COST_COLUMNS,
-    RANKING_LATENCY_BUDGET_S,
-    RECORDED_LATENCY_BUDGET_S,
+    RANKING_LATENCY,
+    RECORDED_LATENCY,
     build_for,
     measure_cost,
     train_proxy,
@@ -63,10 +63,10 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     row = evaluation.row
     model = build_for(ctx.space, arch, ctx.data, seed=request.seeds[0])
     elsewhere = ctx.measured_latency is not None
-    budget = latency_budget(ctx)
+    timing = latency_timing(ctx)
     row.update(
         measure_cost(
-            model, ctx.data, device=ctx.device, latency=not elsewhere, latency_budget_s=budget
+            model, ctx.data, device=ctx.device, latency=not elsewhere, latency_timing=timing
         )
     )
     if elsewhere:
@@ -112,10 +112,10 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
     row["status"] = "complete"
 
 
-def latency_budget(ctx: Context) -> float:
-    """Seconds of latency timing per trial: enough to rank where latency is an objective or a
-    limit, the fewest blocks where it is only recorded."""
-    return RANKING_LATENCY_BUDGET_S if ctx.latency_decides else RECORDED_LATENCY_BUDGET_S
+def latency_timing(ctx: Context) -> dict[str, Any]:
+    """How a trial's latency is timed: enough to rank where latency is an objective or a limit,
+    the fewest calls where it is only recorded."""
+    return RANKING_LATENCY if ctx.latency_decides else RECORDED_LATENCY
 
 
 def _look_up_latency(row: dict[str, Any], ctx: Context) -> None:

@@ -24,7 +24,7 @@ from nasbench.results import store
 from nasbench.search.budget import OverBudget, over_budget
 from nasbench.search.early_stop import FinishedCurve, hopeless_reason
 from nasbench.search.signals import StopRequest
-from nasbench.search.study import may_run_in_parallel, trial_seed
+from nasbench.search.study import trial_seed
 
 Evaluator = Callable[[dict[str, Any], Context, Request], Evaluation]
 
@@ -41,9 +41,6 @@ class Objective:
         self.ctx = ctx
         self.evaluate = evaluate
         self.stops = StopRequest()
-        # alone on the study, a worker knows its budget and what it is training without asking
-        # the database (optimize's n_trials keeps it within the budget)
-        self.parallel = may_run_in_parallel(settings)
         self.constraint_names = constraint_names(ctx.limits)
         self.finished_curves: tuple[FinishedCurve, ...] = ()  # for the early-stopping rule
         self.front: tuple[tuple[float, ...], ...] = ()  # values of complete feasible trials
@@ -51,7 +48,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...] | float:
         started = datetime.now(UTC)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        if self.parallel and over_budget(trial.study, trial.number, self.settings.trials):
+        if over_budget(trial.study, trial.number, self.settings.trials):
             trial.set_user_attr("surplus", True)
             trial.study.stop()
             raise OverBudget(f"trial {trial.number} is past the budget of {self.settings.trials}")
@@ -92,15 +89,16 @@ class Objective:
             found = store.find_result(
                 self.settings.storage, arch_hash=hash_, protocol_hash=self.ctx.protocol
             )
-            if found is not None or not self.parallel:
+            if found is not None:
                 return found
-            optuna.storages.fail_stale_trials(trial.study)
             running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if not any(
                 t.number < trial.number and t.user_attrs.get("arch_hash") == hash_ for t in running
             ):
                 return None
             time.sleep(0.5)
+            # Optuna failed stale trials as this one started; the one waited on may die since
+            optuna.storages.fail_stale_trials(trial.study)
 
     def _stopping_rule(self, trial: optuna.Trial) -> Callable[[int, float, tuple], str | None]:
         """One objective: Optuna's median pruner. Several: the hopeless-trial rule."""

@@ -41,7 +41,9 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     progress = Progress(study, settings.trials, done, list(ctx.objectives), quiet=quiet)
 
     def after_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-        trials = study.get_trials(deepcopy=False)  # read once for all three
+        # read once for all three: each read is a database round trip (other processes, here or
+        # on other machines, may have added trials)
+        trials = study.get_trials(deepcopy=False)
         objective.refresh(trials)
         progress.update(trial, trials)
         if sum(counts_towards_budget(t) for t in trials) >= settings.trials:
