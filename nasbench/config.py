@@ -13,7 +13,7 @@ from nasbench.errors import UsageError
 DEFAULT_STORAGE = "sqlite:///nasbench.db"
 DEVICES = ("auto", "cpu", "cuda")
 # seconds of warm-up and timed blocks per model in `profile` and `measure` (a search's per-trial
-# latency, which only ranks, has far smaller ones: evaluation.model.*_LATENCY_BUDGET_S)
+# latency, which only ranks, is timed far more briefly: evaluation.model.RANKING_LATENCY)
 LATENCY_BUDGET_S = 2.0
 RETRAIN_SEEDS = 3  # nasbench retrain: trainings per trial
 RETRAIN_EPOCH_FACTOR = 4  # without --epochs: a retrain trains this many times the proxy's epochs

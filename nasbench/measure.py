@@ -214,9 +214,9 @@ def measure_latency(
 
     About `budget_s` seconds in all: a tenth for warm-up (at least `warm_up_calls` calls), the rest
     for about `repeats` timed blocks, each block as many calls as fit; at least `min_repeats` blocks
-    even when one forward pass exceeds the budget. `threads` fixes the CPU thread count for the run (restored afterwards); CUDA
-    is synchronised before each clock reading. The caller's model is left untouched: a copy is
-    moved when the device or dtype differ.
+    even when one forward pass exceeds the budget. `threads` fixes the CPU thread count for the run
+    (restored afterwards); CUDA is synchronised before each clock reading. The caller's model is
+    left untouched: a copy is moved when the device or dtype differ.
     """
     check_device_and_dtype(device, dtype)
     torch_dtype = DTYPES[dtype]

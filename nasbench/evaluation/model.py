@@ -14,8 +14,8 @@ from nasbench.train import TrainConfig, train
 # Latency in a search is a fixed cost of every trial: a proxy's forward pass takes 5-10 ms on a CPU
 # (module dispatch, not arithmetic), so each call counts. Where latency is an objective or a limit
 # it ranks: 2 warm-up calls, then timed blocks for 30 ms (at least 5), for median and IQR. Where it
-# decides nothing it is only recorded: 1 warm-up call (the MAC count has already run the model once)
-# and 3 timed calls. Neither is a figure to quote: `nasbench measure` re-measures with the full budget.
+# decides nothing it is only recorded: 1 warm-up call (the MAC count has already run the model
+# once) and 3 timed calls. Neither is a figure to quote: `nasbench measure` re-measures properly.
 RANKING_LATENCY = {"budget_s": 0.03, "min_repeats": 5, "warm_up_calls": 2}
 RECORDED_LATENCY = {"budget_s": 0.0, "min_repeats": 3, "warm_up_calls": 1}
 COST_COLUMNS = (
