@@ -81,7 +81,9 @@ class Objective:
 
     def _stored_result(self, trial: optuna.Trial, arch: dict[str, Any]) -> dict[str, Any] | None:
         """The stored result of this arch under this protocol; if a concurrent worker is training
-        it right now (an earlier trial of the study), wait for it rather than train it twice."""
+        it right now (an earlier trial of the study), wait for it rather than train it twice. An
+        earlier running trial that has not yet named its arch may be about to name this one: wait
+        for it to name it (it is sampling, a fraction of a second)."""
         hash_ = arch_hash(arch)
         trial.set_user_attr("arch_hash", hash_)
         trial.set_user_attr("arch", arch)
@@ -93,10 +95,11 @@ class Objective:
                 return found
             running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if not any(
-                t.number < trial.number and t.user_attrs.get("arch_hash") == hash_ for t in running
+                t.number < trial.number and t.user_attrs.get("arch_hash", hash_) == hash_
+                for t in running
             ):
                 return None
-            time.sleep(0.5)
+            time.sleep(0.2)
             # Optuna failed stale trials as this one started; the one waited on may die since
             optuna.storages.fail_stale_trials(trial.study)
 
