@@ -88,6 +88,11 @@ class SearchSettings:
             source = source.removesuffix(".csv") if source else self.dataset
             self.study_name = f"{self.space}_{source}".replace(":", "_").replace("/", "_")
 
+    @property
+    def latency_decides(self) -> bool:
+        """Whether latency is an objective or a limit (else a search only records it)."""
+        return "latency" in self.objectives or self.max_latency_ms is not None
+
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(SearchSettings))
 TABLES = ("choices", "train")  # an experiment file's tables: [choices], [train]

@@ -24,8 +24,12 @@ def counts_towards_budget(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and trial.user_attrs.get("status") == "failed"
 
 
+def count_counted(trials: list[FrozenTrial]) -> int:
+    return sum(counts_towards_budget(t) for t in trials)
+
+
 def counted_trials(study: optuna.Study) -> int:
-    return sum(counts_towards_budget(t) for t in study.get_trials(deepcopy=False))
+    return count_counted(study.get_trials(deepcopy=False))
 
 
 def over_budget(study: optuna.Study, trial_number: int, budget: int) -> bool:

@@ -12,8 +12,8 @@ from nasbench.evaluation.tabular import evaluate_tabular
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.search.budget import (
     OverBudget,
+    count_counted,
     counted_trials,
-    counts_towards_budget,
     wait_for_running_trials,
 )
 from nasbench.search.objective import Objective, TrialFailed
@@ -46,7 +46,7 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
         trials = study.get_trials(deepcopy=False)
         objective.refresh(trials)
         progress.update(trial, trials)
-        if sum(counts_towards_budget(t) for t in trials) >= settings.trials:
+        if count_counted(trials) >= settings.trials:
             study.stop()
         objective.stops.raise_if_requested()  # the trial is stored: a safe point to stop at
 

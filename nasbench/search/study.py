@@ -77,8 +77,7 @@ def search_context(settings: SearchSettings) -> Context:
     if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
     measured = None
-    uses_latency = "latency" in settings.objectives or settings.max_latency_ms is not None
-    if settings.latency_device is not None and uses_latency:
+    if settings.latency_device is not None and settings.latency_decides:
         extra["latency_device"] = settings.latency_device
         measured = measured_latencies(settings.storage, settings.latency_device, data.image_size)
     return Context(
@@ -120,7 +119,7 @@ def _benchmark_context(settings: SearchSettings, space: Any, limits: dict[str, f
         settings.benchmark, settings.space, settings.select_column, settings.report_column
     )
     latency_device = None
-    if "latency" in settings.objectives or settings.max_latency_ms is not None:
+    if settings.latency_decides:
         if not bench.latency_devices:
             raise UsageError(
                 f"benchmark {bench.name} has no latency (NAS-Bench-201's latencies exist for "
