@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from nasbench.budget import KNOBS, ProxyBudget, combine
 from nasbench.errors import UsageError
 
 DEFAULT_STORAGE = "sqlite:///nasbench.db"
@@ -54,10 +56,9 @@ class SearchSettings:
     study_name: str | None = None  # default: "<space>_<dataset>"
     dataset: str = "digits"
     data_dir: str = "data"
-    epochs: int | None = None  # None: the dataset's default recipe
-    image_size: int | None = None
-    batch_size: int | None = None
-    train_fraction: float = 1.0
+    # what one proxy training costs; None: not given (a new study takes the dataset's default, a
+    # rerun the budget its study recorded)
+    budget: ProxyBudget | None = None
     sampler: str | None = None  # None: the harness default for the space and objectives
     objectives: list[str] = field(default_factory=lambda: ["acc", "macs"])
     max_macs: float | None = None
@@ -94,10 +95,18 @@ class SearchSettings:
         return "latency" in self.objectives or self.max_latency_ms is not None
 
 
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(SearchSettings))
-TABLES = ("choices", "train")  # an experiment file's tables: [choices], [train]
-# recipe fields that are search settings too (flags --epochs, --batch-size)
+INTERNAL_SETTINGS = ("worker_index",)  # set by the supervisor, never by a user
+# what a file or flags may set: the settings, and the budget's knobs as shorthands (epochs = 2)
+SETTING_NAMES = tuple(
+    f.name for f in dataclasses.fields(SearchSettings) if f.name not in INTERNAL_SETTINGS
+) + tuple(KNOBS)
+TABLES = ("choices", "train")  # an experiment file's tables: [choices], [train] (and [budget])
+# recipe fields that are budget knobs too (flags --epochs, --batch-size)
 RECIPE_SETTINGS = ("epochs", "batch_size")
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
+TRIALS_MAX = 1_000_000
+CONFIRM_RUNS_MAX = 100
+WORKERS_MAX = 1024
 
 
 def parse_objectives(value: str | list[str]) -> list[str]:
@@ -130,7 +139,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise UsageError(
             f"unknown key(s) {', '.join(unknown)} in {path}; valid keys: {', '.join(SETTING_NAMES)}"
         )
-    for table in TABLES:
+    for table in TABLES:  # (budget may be a table or its text form: read_budget checks it)
         if table in data and not isinstance(data[table], dict):
             raise UsageError(f"{table} in {path} must be a table ([{table}]), got {data[table]!r}")
     train = data.get("train", {})
@@ -145,10 +154,30 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def read_budget(values: dict[str, Any], where: str) -> ProxyBudget | None:
+    """Take the budget out of a file's or the flags' values: `budget` (text, or a [budget] table)
+    and its shorthands (epochs, image_size, ...); one line when the two disagree."""
+    given = values.pop("budget", None)
+    shorthands = {key: values.pop(key) for key in KNOBS if key in values}
+    if isinstance(given, dict):
+        budget = ProxyBudget.from_mapping(given, f"[budget] in {where}")
+    elif given is None:
+        budget = None
+    else:
+        budget = ProxyBudget.parse(given)
+    return combine(budget, shorthands, where)
+
+
 def make_settings(config_file: str | None, flags: dict[str, Any]) -> SearchSettings:
-    """Defaults < TOML file < flags that were given (None means not given)."""
+    """Defaults < TOML file < flags that were given (None means not given); the budget knob by knob."""
     values: dict[str, Any] = read_toml(config_file) if config_file else {}
-    values.update({k: v for k, v in flags.items() if v is not None})
+    budget = read_budget(values, str(config_file))
+    flags = {k: v for k, v in flags.items() if v is not None}
+    flag_budget = read_budget(flags, "--budget")
+    values.update(flags)
+    if flag_budget is not None:
+        budget = flag_budget if budget is None else budget.updated(flag_budget)
+    values["budget"] = budget
     if "objectives" in values:
         values["objectives"] = parse_objectives(values["objectives"])
     if isinstance(values.get("devices"), str):
@@ -166,24 +195,34 @@ def check_study_name(name: str) -> None:
 
 def _check(s: SearchSettings) -> None:
     check_study_name(s.study_name)
-    for name in ("trials", "workers", "confirm_runs"):
+    for name in ("space", "dataset", "data_dir", "storage"):
+        if not isinstance(getattr(s, name), str):
+            raise UsageError(f"{name} must be text, got {getattr(s, name)!r}")
+    if s.sampler is not None and not isinstance(s.sampler, str):
+        raise UsageError(f"sampler must be text, got {s.sampler!r}")
+    bounds = {"trials": TRIALS_MAX, "workers": WORKERS_MAX, "confirm_runs": CONFIRM_RUNS_MAX}
+    for name, high in bounds.items():
         value = getattr(s, name)
         if name == "workers" and value is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UsageError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("epochs", "image_size", "batch_size"):
-        value = getattr(s, name)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise UsageError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise UsageError(f"{name} must be an integer in [1, {high}], got {value!r}")
     for name in ("max_macs", "max_params", "max_latency_ms"):
         value = getattr(s, name)
-        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-            raise UsageError(f"{name} must be a positive number, got {value!r}")
-    if not (isinstance(s.train_fraction, (int, float)) and 0 < s.train_fraction <= 1):
-        raise UsageError(f"train_fraction must be in (0, 1], got {s.train_fraction!r}")
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 < value < math.inf
+        ):
+            raise UsageError(f"{name} must be a positive finite number, got {value!r}")
     if s.device not in DEVICES:
         raise UsageError(f"device must be one of {', '.join(DEVICES)}, got {s.device!r}")
-    if not isinstance(s.seed, int):
-        raise UsageError(f"seed must be an integer, got {s.seed!r}")
+    if isinstance(s.seed, bool) or not isinstance(s.seed, int) or not 0 <= s.seed <= SEED_MAX:
+        raise UsageError(f"seed must be an integer in [0, {SEED_MAX}], got {s.seed!r}")
+    if not isinstance(s.pruning, bool):
+        raise UsageError(f"pruning must be true or false, got {s.pruning!r}")
+    if not isinstance(s.objectives, (str, list)):
+        raise UsageError(f"objectives must be a list such as ['acc', 'macs'], got {s.objectives!r}")
     parse_objectives(s.objectives)

@@ -14,10 +14,11 @@ import pytest
 from nasbench.cli import main
 from nasbench.config import make_settings
 from nasbench.errors import UsageError
-from nasbench.evaluation.context import make_recipe
+from nasbench.budget import ProxyBudget
 from nasbench.results import store
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
+from nasbench.workflow.contexts import budget_recipe
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -42,7 +43,7 @@ def test_the_gpu_experiment_file_validates_and_its_largest_arch_builds_and_profi
     space = with_choices(load_space(settings.space), settings.choices)
     assert space.SUGGEST["width_mult"] == [0.5, 0.75, 1.0]
     assert space.SUGGEST["expand_ratios"] == [3, 6] and space.SUGGEST["depths"][-1] == 4
-    recipe = make_recipe(settings.dataset, settings.train, settings.epochs, settings.batch_size)
+    recipe = budget_recipe(settings.dataset, settings.train, settings.budget)
     assert (recipe.epochs, recipe.batch_size, recipe.label_smoothing) == (15, 256, 0.1)
     assert recipe.ema and recipe.mixup > 0 and recipe.cutmix > 0 and recipe.random_erasing > 0
     largest = {
@@ -85,10 +86,10 @@ def test_choices_are_checked_against_what_the_space_accepts():
 def test_train_table_fills_the_recipe_and_flags_come_first(tmp_path):
     config = write(tmp_path, 'space = "mobilenet"\n[train]\nepochs = 3\nlr = 0.05\nema = true\n')
     settings = make_settings(config, {})
-    assert settings.epochs == 3 and settings.train == {"lr": 0.05, "ema": True}
-    assert make_settings(config, {"epochs": 5}).epochs == 5  # a flag beats the file
+    assert settings.budget.epochs == 3 and settings.train == {"lr": 0.05, "ema": True}
+    assert make_settings(config, {"epochs": 5}).budget.epochs == 5  # a flag beats the file
     same = write(tmp_path, "epochs = 3\n[train]\nepochs = 3\n", "same.toml")
-    assert make_settings(same, {}).epochs == 3
+    assert make_settings(same, {}).budget.epochs == 3
     for text, complaint in [
         (
             "epochs = 2\n[train]\nepochs = 3\n",
@@ -172,4 +173,4 @@ def test_every_experiment_file_validates(path):
     settings = make_settings(str(path), {})
     with_choices(load_space(settings.space), settings.choices)
     defaults = {**getattr(load_space(settings.space), "TRAIN_DEFAULTS", {}), **settings.train}
-    make_recipe(settings.dataset, defaults, settings.epochs, settings.batch_size)
+    budget_recipe(settings.dataset, defaults, settings.budget or ProxyBudget())

@@ -21,13 +21,7 @@ from nasbench.cli import main
 from nasbench.errors import UsageError
 from nasbench.results import store
 from nasbench.results.ranking import rank_agreement, summarize_fidelity, top_overlap
-from nasbench.search.fidelity import (
-    FidelitySettings,
-    budget_label,
-    parse_budget,
-    run_fidelity,
-    sample_archs,
-)
+from nasbench.workflow.fidelity import FidelitySettings, run_fidelity, sample_archs
 
 torch.set_num_threads(1)
 
@@ -46,24 +40,6 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 # ---- budgets and the sample ----------------------------------------------------------------------
-
-
-def test_a_budget_is_parsed_with_either_spelling_and_written_back_canonically():
-    assert parse_budget("image-size=16, epochs=3") == {"image_size": 16, "epochs": 3}
-    assert budget_label(parse_budget("image-size=16,epochs=3")) == "epochs=3,image_size=16"
-    assert budget_label(parse_budget("train_fraction=0.25")) == "train_fraction=0.25"
-    assert budget_label({}) == "default"
-
-
-@pytest.mark.parametrize(
-    ("text", "complaint"),
-    [("lr=0.1", "'lr=0.1' is not KEY=VALUE"), ("epochs", "is not KEY=VALUE"),
-     ("epochs=two", "epochs='two' is not a number"), ("train_fraction=1.5", "at most 1"),
-     ("epochs=0", "must be positive")],
-)  # fmt: skip
-def test_a_bad_budget_is_one_line(text, complaint):
-    with pytest.raises(UsageError, match=complaint):
-        parse_budget(text)
 
 
 def test_the_sample_draws_one_arch_from_each_stratum_of_the_truth_and_is_seeded():

@@ -219,8 +219,28 @@ def test_a_rerun_with_other_protocol_settings_is_refused(tmp_path):
     args = ("search", "--space", "fixture_spaces.toy", "--trials", "1", "--storage", url)
     assert nasbench(*args, *FAST).returncode == 0
     done = nasbench(*args[:4], "2", *args[5:], "--epochs", "5", "--seed", "1")
-    assert done.returncode == 2
-    assert "another training protocol" in done.stderr
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "was run with the budget 'epochs=2,train_fraction=0.3', not 'epochs=5'" in done.stderr
+    # the same budget with another recipe is another protocol too, and says which field
+    done = nasbench(*args[:4], "2", *args[5:], "--config", str(_recipe_file(tmp_path)))
+    assert done.returncode == 2 and "recipe lr" in done.stderr, done.stderr
+
+
+def test_a_rerun_without_budget_flags_resumes_the_study_s_budget(tmp_path):
+    url = sqlite_url(tmp_path)
+    args = ("search", "--space", "fixture_spaces.toy", "--storage", url)
+    assert nasbench(*args, "--trials", "1", *FAST).returncode == 0
+    done = nasbench(*args, "--trials", "2")  # no budget flags: the study's own budget
+    assert done.returncode == 0, done.stderr
+    rows = store.load_results(url)
+    assert len(rows) == 2 and rows["protocol_hash"].nunique() == 1
+    assert set(rows["budget"]) == {"epochs=2,train_fraction=0.3"}
+
+
+def _recipe_file(tmp_path: Path) -> Path:
+    path = tmp_path / "recipe.toml"
+    path.write_text("epochs = 2\ntrain_fraction = 0.3\n[train]\nlr = 0.01\n")
+    return path
 
 
 def test_config_file_gives_settings_and_flags_win(tmp_path):

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from nasbench.benchmarks import TabularBenchmark
+from nasbench.budget import ProxyBudget
 from nasbench.data import DataSplits
 from nasbench.errors import UsageError
 from nasbench.train import TrainConfig, default_train_config
@@ -37,6 +38,7 @@ class Context:
     # (latency_ms, latency_iqr_ms) there, looked up instead of measured here
     measured_latency: dict[str, tuple[float, float]] | None = None
     test: bool = False  # also measure test accuracy (never during a search)
+    budget: ProxyBudget | None = None  # what a trained proxy costs (stored with every row)
 
     @property
     def latency_decides(self) -> bool:

@@ -19,21 +19,28 @@ def latency_labels(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys([*sorted(measured.unique()), *sorted(searched.unique())]))
 
 
+def measured_on(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The rows `nasbench measure` stored for `label`, the latest per (study, arch) last."""
+    if not len(frame):
+        return frame
+    measured = frame[(frame["source"] == MEASURED) & (frame["latency_label"] == label)]
+    return measured.sort_values("id").drop_duplicates(["study_name", "arch_hash"], keep="last")
+
+
 def on_device(frame: pd.DataFrame, label: str | None) -> pd.DataFrame:
     """The rows with latency_ms (and its spread) as measured on `label`: a measure row of the
     same study and arch, else missing. The search machine's own label (its device name) changes
     nothing. One line naming the labels there are when none is `label`."""
     if label is None or not len(frame):
         return frame
-    measured = frame[(frame["source"] == MEASURED) & (frame["latency_label"] == label)]
-    if not len(measured):
+    latest = measured_on(frame, label)
+    if not len(latest):
         if label in set(frame["device_name"].dropna()):
             return frame
         raise UsageError(
             f"no latency measured on {label!r}; devices: {', '.join(latency_labels(frame)) or 'none'}"
             " (nasbench measure --label LABEL adds one)"
         )
-    latest = measured.sort_values("id").drop_duplicates(["study_name", "arch_hash"], keep="last")
     lookup = latest.set_index(["study_name", "arch_hash"])
     keys = pd.MultiIndex.from_arrays([frame["study_name"], frame["arch_hash"]])
     others = frame["source"] != MEASURED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import threading
@@ -520,3 +521,31 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return __version__
     return f"{__version__}+g{short}" + (".dirty" if dirty else "")
+
+
+# ---------------------------------------------------------------- a study's record, read only
+
+
+def read_study_attrs(url: str, study_name: str) -> dict[str, Any] | None:
+    """The user attrs Optuna keeps for `study_name` (JSON-decoded), or None when the database,
+    its Optuna tables or the study do not exist. Reads Optuna's tables directly, so that nothing
+    is created and no Optuna import is needed (checking a rerun before any work starts)."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        return None
+    with _reading(url) as conn:
+        inspector = sa.inspect(conn) if conn is not None else None
+        if inspector is None or not {"studies", "study_user_attributes"} <= set(
+            inspector.get_table_names()
+        ):
+            return None
+        study_id = conn.execute(
+            sa.text("SELECT study_id FROM studies WHERE study_name = :name"), {"name": study_name}
+        ).scalar()
+        if study_id is None:
+            return None
+        pairs = conn.execute(
+            sa.text("SELECT key, value_json FROM study_user_attributes WHERE study_id = :id"),
+            {"id": study_id},
+        ).all()
+    return {key: json.loads(value) for key, value in pairs}

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench.search.signals import StopRequest
-from nasbench.search.study import HEARTBEAT_INTERVAL_S
+from nasbench.workflow.studies import heartbeat_interval_s
 
 
 class OverBudget(Exception):
@@ -47,4 +47,4 @@ def wait_for_running_trials(study: optuna.Study, stops: StopRequest) -> None:
     while study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         stops.raise_if_requested()
         optuna.storages.fail_stale_trials(study)
-        time.sleep(min(HEARTBEAT_INTERVAL_S, 2))
+        time.sleep(min(heartbeat_interval_s(), 2))

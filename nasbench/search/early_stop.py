@@ -17,6 +17,12 @@ MIN_FRACTION = 0.4
 MARGIN = 2.0  # accuracy points
 
 
+def uses_median_pruner(objectives: Sequence[str]) -> bool:
+    """One objective: Optuna's median pruner stops trials; several: the hopeless-trial rule here
+    (Optuna's pruners refuse multi-objective studies)."""
+    return len(objectives) == 1
+
+
 @dataclass(frozen=True)
 class FinishedCurve:
     """Validation accuracy after each epoch of a finished trial, and its cost objectives."""

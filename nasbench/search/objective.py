@@ -22,11 +22,31 @@ from nasbench.evaluation.context import Context, Evaluation, Request
 from nasbench.evaluation.limits import constraint_names, constraint_values
 from nasbench.results import store
 from nasbench.search.budget import OverBudget, over_budget
-from nasbench.search.early_stop import FinishedCurve, hopeless_reason
+from nasbench.search.early_stop import FinishedCurve, hopeless_reason, uses_median_pruner
 from nasbench.search.signals import StopRequest
-from nasbench.search.study import trial_seed
+from nasbench.workflow.rows import identity
+from nasbench.workflow.studies import trial_seed
 
 Evaluator = Callable[[dict[str, Any], Context, Request], Evaluation]
+
+
+def search_identity(
+    settings: SearchSettings, ctx: Context | None, trial_number: int, **more: Any
+) -> dict[str, Any]:
+    """The identity columns of a search trial's row (its budget's label when it trained)."""
+    budget = ctx.budget if ctx is not None else settings.budget
+    if budget is not None and (ctx is None or ctx.recipe is not None):
+        more.setdefault("budget", budget.label)
+    return identity(
+        settings.study_name,
+        "search",
+        f"trial {trial_number}",
+        settings.space,
+        ctx.protocol if ctx is not None else None,
+        trial_seed(settings.seed, trial_number),
+        trial_number=trial_number,
+        **more,
+    )
 
 
 class TrialFailed(Exception):
@@ -105,7 +125,7 @@ class Objective:
 
     def _stopping_rule(self, trial: optuna.Trial) -> Callable[[int, float, tuple], str | None]:
         """One objective: Optuna's median pruner. Several: the hopeless-trial rule."""
-        if len(self.ctx.objectives) == 1:
+        if uses_median_pruner(self.ctx.objectives):
 
             def median_rule(epoch: int, val_acc: float, _costs: tuple) -> str | None:
                 trial.report(val_acc, epoch)
@@ -153,17 +173,7 @@ class Objective:
 
     def _identity(self, trial: optuna.Trial, started: datetime) -> dict[str, Any]:
         """The columns that say which trial of which study a row is."""
-        return {
-            "study_name": self.settings.study_name,
-            "trial_number": trial.number,
-            "source": "search",
-            "name": f"trial {trial.number}",
-            "space": self.settings.space,
-            "protocol_hash": self.ctx.protocol,
-            "seed": trial_seed(self.settings.seed, trial.number),
-            "code_version": store.code_version(),
-            "started_at": started,
-        }
+        return search_identity(self.settings, self.ctx, trial.number, started_at=started)
 
     def refresh(self, trials: list[FrozenTrial]) -> None:
         """Take in the study's trials: the complete ones' curves, for the multi-objective stopping

@@ -25,7 +25,7 @@ from nasbench.search.study import prepare_search, quiet_optuna
 def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     """Run (or resume) a study in this process until it holds settings.trials counted trials."""
     quiet_optuna()
-    ctx, study = prepare_search(settings)
+    settings, ctx, study = prepare_search(settings)
     done = counted_trials(study)
     if done >= settings.trials:
         if not quiet:

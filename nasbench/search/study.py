@@ -4,51 +4,70 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import time
-import warnings
 from typing import Any
 
-import numpy as np
 import optuna
-import sqlalchemy.exc
 import torch
 
 from nasbench.arch import flatten_arch
 from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, load_benchmark
+from nasbench.budget import KNOBS, ProxyBudget
 from nasbench.config import SearchSettings, directions
-from nasbench.data import load_dataset
 from nasbench.errors import UsageError
-from nasbench.evaluation.context import Context, make_recipe, protocol_hash, resolve_device
+from nasbench.evaluation.context import Context, protocol_hash, resolve_device
 from nasbench.evaluation.tabular import true_front
 from nasbench.evaluation.trained import data_columns
 from nasbench.results import store
+from nasbench.results.latency import measured_on
 from nasbench.search import samplers
+from nasbench.search.early_stop import uses_median_pruner
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
+from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
+from nasbench.workflow.studies import (
+    load_search_attrs,
+    quiet_optuna,
+    storage_with_retry,
+    trial_seed,
+)
 
-# A worker that stops beating for GRACE_PERIOD_S is dead: its trial is failed and retried.
-HEARTBEAT_INTERVAL_S = int(os.environ.get("NASBENCH_HEARTBEAT_S", "10"))
-GRACE_PERIOD_S = int(os.environ.get("NASBENCH_GRACE_PERIOD_S", "60"))
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = ("space", "choices", "dataset", "objectives", "benchmark", "select_column",
                      "report_column", "latency_device")  # fmt: skip
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 
-
-def trial_seed(study_seed: int, trial_number: int, run: int = 0) -> int:
-    """Per-trial seed derived from the study seed and the trial number; `run` > 0 gives the seeds
-    of the confirmation trainings (--confirm-runs)."""
-    entropy = [study_seed, trial_number] + ([run] if run else [])
-    state = np.random.SeedSequence(entropy).generate_state(1)[0]
-    return int(state % 2**31)  # fits a signed 32-bit column on every database
+__all__ = [
+    "load_search_attrs",
+    "quiet_optuna",
+    "trial_seed",
+]  # where the search's modules find them
 
 
-def prepare_search(settings: SearchSettings) -> tuple[Context, optuna.Study]:
-    """Check the storage (before anything is loaded), then make the context and open the study."""
+def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, optuna.Study]:
+    """Check the storage (before anything is loaded), take the study's recorded budget when none
+    was given, then make the context and open the study."""
     store.check_storage(settings.storage, create=True)
+    settings = with_study_budget(settings)
     ctx = search_context(settings)
-    return ctx, open_study(settings, ctx)
+    return settings, ctx, open_study(settings, ctx)
+
+
+def recorded_budget(attrs: dict[str, Any] | None) -> ProxyBudget | None:
+    """The budget a study recorded (its settings' knobs, flat, as every version wrote them)."""
+    if not attrs or "settings" not in attrs:
+        return None
+    recorded = attrs["settings"]
+    return ProxyBudget.from_mapping({k: recorded.get(k) for k in KNOBS}, "the study's budget")
+
+
+def with_study_budget(settings: SearchSettings) -> SearchSettings:
+    """Settings whose budget is set: the one given, else the one the study recorded (a rerun
+    without budget flags resumes it), else the dataset's default."""
+    if settings.budget is not None:
+        return settings
+    attrs = store.read_study_attrs(settings.storage, settings.study_name)
+    budget = recorded_budget(attrs) or ProxyBudget()
+    return dataclasses.replace(settings, budget=budget)
 
 
 def search_context(settings: SearchSettings) -> Context:
@@ -61,18 +80,13 @@ def search_context(settings: SearchSettings) -> Context:
     }
     if settings.benchmark:
         return _benchmark_context(settings, space, limits)
+    budget = settings.budget or ProxyBudget()
     device = resolve_device(settings.device)
     # the recipe first: a bad [train] entry is refused before the data is read
     recipe_defaults = {**getattr(space, "TRAIN_DEFAULTS", {}), **settings.train}
-    make_recipe(settings.dataset, recipe_defaults, settings.epochs, settings.batch_size)
-    data = load_dataset(
-        settings.dataset,
-        data_dir=settings.data_dir,
-        image_size=settings.image_size,
-        train_fraction=settings.train_fraction,
-        seed=0,
-    )
-    recipe = make_recipe(data.name, recipe_defaults, settings.epochs, settings.batch_size)
+    budget_recipe(settings.dataset, recipe_defaults, budget)
+    data = budget_data(settings.dataset, settings.data_dir, budget)
+    recipe = budget_recipe(data.name, recipe_defaults, budget)
     extra: dict[str, Any] = {"space": settings.space}
     if settings.confirm_runs > 1:
         extra["confirm_runs"] = settings.confirm_runs  # val_acc is a mean over that many
@@ -80,14 +94,15 @@ def search_context(settings: SearchSettings) -> Context:
     if settings.latency_device is not None and settings.latency_decides:
         extra["latency_device"] = settings.latency_device
         measured = measured_latencies(settings.storage, settings.latency_device, data.image_size)
-    return Context(
-        space=space,
-        protocol=protocol_hash(data, recipe, extra),
+    return trained_context(
+        space,
+        data,
+        recipe,
+        extra,
+        device=device,
         objectives=tuple(settings.objectives),
         limits=limits,
-        data=data,
-        recipe=recipe,
-        device=device,
+        budget=budget,
         latency_device=settings.latency_device if measured is not None else None,
         measured_latency=measured,
     )
@@ -97,20 +112,19 @@ def measured_latencies(url: str, label: str, image_size: int) -> dict[str, tuple
     """Arch hash -> (latency_ms, latency_iqr_ms) measured on `label` at this input size, from the
     rows of `nasbench measure` in any study; one line when the device has none."""
     store.check_storage(url, create=True)
-    rows = store.load_results(url)
-    rows = (
-        rows[(rows["source"] == "measure") & (rows["latency_label"] == label)]
-        if len(rows)
-        else rows
-    )
+    rows = measured_on(store.load_results(url), label)
     if not len(rows):
         raise UsageError(
             f"no latency measured on {label!r} in {url}: run nasbench measure --label {label} "
             "on that device first (a trained search's --latency-device looks latency up there)"
         )
     rows = rows[rows["image_size"] == image_size].sort_values("id")
-    return {h: (float(ms), float(iqr)) for h, ms, iqr in
-            zip(rows["arch_hash"], rows["latency_ms"], rows["latency_iqr_ms"], strict=True)}  # fmt: skip
+    return {
+        h: (float(ms), float(iqr))
+        for h, ms, iqr in zip(
+            rows["arch_hash"], rows["latency_ms"], rows["latency_iqr_ms"], strict=True
+        )
+    }
 
 
 def _benchmark_context(settings: SearchSettings, space: Any, limits: dict[str, float]) -> Context:
@@ -144,39 +158,6 @@ def _benchmark_context(settings: SearchSettings, space: Any, limits: dict[str, f
     )
 
 
-def make_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage on our URL, with heartbeats so a dead worker's trial is failed."""
-    storage = optuna.storages.RDBStorage(
-        url,
-        engine_kwargs=store.engine_kwargs(url),
-        heartbeat_interval=HEARTBEAT_INTERVAL_S,
-        grace_period=GRACE_PERIOD_S,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=2
-        ),
-    )
-    store.tune_engine(storage.engine)
-    return storage
-
-
-def _storage_with_retry(url: str) -> optuna.storages.RDBStorage:
-    """Optuna creates its tables on first use; processes starting together can race (PostgreSQL:
-    a duplicate key; SQLite: "table alembic_version already exists"). The loser retries and finds
-    the tables made."""
-    for attempt in range(5):
-        try:
-            return make_storage(url)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
-                sqlalchemy.exc.OperationalError) as err:  # fmt: skip
-            lost_race = not isinstance(err, sqlalchemy.exc.OperationalError) or (
-                "already exists" in str(err)
-            )
-            if attempt == 4 or not lost_race:
-                raise
-            time.sleep(0.5 + attempt)
-    raise AssertionError("unreachable")
-
-
 def may_run_in_parallel(settings: SearchSettings) -> bool:
     """Whether other processes may run trials of this study now: a worker of --workers, or any
     process on a server database (other machines may share it). Separate processes started by
@@ -203,12 +184,12 @@ def open_study(settings: SearchSettings, ctx: Context) -> optuna.Study:
     )
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-        if settings.pruning and len(settings.objectives) == 1
+        if settings.pruning and uses_median_pruner(settings.objectives)
         else optuna.pruners.NopPruner()
     )
     store.ensure_schema(settings.storage)
     study = optuna.create_study(
-        storage=_storage_with_retry(settings.storage),
+        storage=storage_with_retry(settings.storage),
         study_name=settings.study_name,
         directions=directions(settings.objectives),
         sampler=sampler,
@@ -248,6 +229,14 @@ def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> N
                 f"study {name!r} was run with {key}={before!r}, "
                 f"not {current['settings'].get(key)!r}; keep its settings or pick another --study-name"
             )
+    before_budget = recorded_budget(study.user_attrs)
+    now_budget = recorded_budget(current)
+    if before_budget is not None and before_budget != now_budget:
+        raise UsageError(
+            f"study {name!r} was run with the budget {before_budget.label!r}, not "
+            f"{now_budget.label!r}; rerun without budget flags to resume it, or pick another "
+            "--study-name"
+        )
     if study.user_attrs.get("protocol_hash") != current["protocol_hash"]:
         raise UsageError(
             f"study {name!r} was run under another training protocol"
@@ -297,6 +286,10 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
     recorded = dataclasses.asdict(settings)
     for key in ("storage", "worker_index", "workers", "devices", "device"):
         recorded.pop(key)
+    # the budget's knobs flat, as every version recorded them (a rerun without flags reads them)
+    budget = settings.budget or ProxyBudget()
+    del recorded["budget"]
+    recorded.update(budget.as_dict())
     if ctx.benchmark is not None:
         return {
             "settings": recorded,
@@ -322,6 +315,7 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
         "in_channels": ctx.data.in_channels,
         "epochs": ctx.recipe.epochs,
         "batch_size": ctx.recipe.batch_size,
+        "budget": budget.label,
         "objectives": list(settings.objectives),
         "sampler": sampler_name,
         "device": ctx.device,
@@ -329,28 +323,3 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
         "optuna_version": optuna.__version__,
         "code_version": store.code_version(),
     }
-
-
-def quiet_optuna() -> None:
-    """Optuna's per-trial log lines and experimental-API warnings would drown the progress bar."""
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-def load_search_attrs(url: str, study_name: str, purpose: str) -> dict[str, Any]:
-    """A trained search study's user attrs (settings, recipe...) for `purpose` (retrain, export);
-    one line when the study is missing, a benchmark lookup, or not made by nasbench search."""
-    quiet_optuna()
-    try:
-        study = optuna.load_study(study_name=study_name, storage=url)
-    except KeyError:
-        raise UsageError(f"no study {study_name!r} in {url}") from None
-    attrs = study.user_attrs
-    if attrs.get("benchmark"):
-        raise UsageError(
-            f"study {study_name!r} looked its accuracies up in the benchmark table "
-            f"{attrs['benchmark'].get('name')}: there is no trained proxy to {purpose}"
-        )
-    if "settings" not in attrs or "recipe" not in attrs:
-        raise UsageError(f"study {study_name!r} was not made by nasbench search")
-    return attrs

@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import time
-from datetime import UTC, datetime
 
 import optuna
 import torch
@@ -28,11 +27,12 @@ from tqdm import tqdm
 from nasbench.config import SearchSettings
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import resolve_device
-from nasbench.results import store
 from nasbench.search.budget import counted_trials
+from nasbench.search.objective import search_identity
 from nasbench.search.run import run_search
 from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
 from nasbench.search.study import prepare_search, quiet_optuna
+from nasbench.workflow.rows import store_row
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # exit statuses of a worker that stopped cleanly on a signal (nasbench.search.signals.exit_status)
@@ -105,11 +105,31 @@ def death_reason(exitcode: int) -> str:
     return f"worker process exited with status {exitcode}"
 
 
-def run_workers(settings: SearchSettings) -> int:
-    """Run settings.workers (or one per --devices entry) worker processes until the budget is met."""
+def check_devices(devices: list[str]) -> None:
+    """One line for a device this machine does not have (before any worker starts)."""
+    for device in devices:
+        resolved = resolve_device(device)
+        index = resolved.partition(":")[2]
+        if resolved.startswith("cuda") and index:
+            if not index.isdigit() or int(index) >= torch.cuda.device_count():
+                raise UsageError(
+                    f"device {device!r} does not exist: torch sees {torch.cuda.device_count()} "
+                    "CUDA device(s)"
+                )
+        elif resolved not in ("cpu", "cuda"):
+            raise UsageError(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+
+
+def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
+    """Run settings.workers (or one per --devices entry) worker processes until the budget is met;
+    `announce` is printed once everything is checked, before the first worker starts."""
     quiet_optuna()
     devices = settings.devices or [settings.device] * settings.workers
-    _, study = prepare_search(settings)  # checks the settings and records them, once for all
+    check_devices(devices)
+    # checks the settings and records them, once for all (and decides the budget of a rerun)
+    settings, _, study = prepare_search(settings)
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
     context = mp.get_context("spawn")
     workers: dict[int, tuple[mp.Process, str]] = {}
     restarts = 0
@@ -232,12 +252,15 @@ def fail_trials_of(
             continue
         storage.set_trial_user_attr(trial._trial_id, "status", "failed")
         storage.set_trial_user_attr(trial._trial_id, "error", reason)
-        store.write_result(settings.storage, {
-            "study_name": settings.study_name, "trial_number": trial.number, "source": "search",
-            "name": f"trial {trial.number}", "space": settings.space,
-            "arch": trial.user_attrs.get("arch"), "arch_hash": trial.user_attrs.get("arch_hash"),
-            "status": "failed", "error": reason,
-            "dataset": settings.dataset, "seed": settings.seed,
-            "code_version": store.code_version(), "finished_at": datetime.now(UTC),
-        })  # fmt: skip
+        row = search_identity(
+            settings,
+            None,
+            trial.number,
+            arch=trial.user_attrs.get("arch"),
+            arch_hash=trial.user_attrs.get("arch_hash"),
+            status="failed",
+            error=reason,
+            dataset=settings.dataset,
+        )
+        store_row(settings.storage, row)
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

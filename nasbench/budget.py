@@ -1,0 +1,170 @@
+"""A proxy budget: what one proxy training may cost, as one plain value with one text form (no torch).
+
+The cost knobs are `epochs`, `image_size`, `train_fraction` and `batch_size`; the recipe (optimizer,
+learning rate, augmentation...) is `nasbench.train.TrainConfig`'s. A knob left unset takes the
+dataset's default (its recipe's epochs and batch size, its native resolution, the whole training
+split). The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
+names only the knobs that differ from their defaults, in KNOBS order, or is "default". Adding a knob
+is one row of KNOBS and one field of ProxyBudget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from nasbench.errors import UsageError
+
+
+class Knob(NamedTuple):
+    """How one budget knob is read and checked."""
+
+    kind: type  # int or float
+    low: float  # smallest allowed value (inclusive unless low_open)
+    high: float  # largest allowed value (inclusive)
+    default: Any  # the value that leaves the dataset's default in place
+    low_open: bool = False
+
+
+# Upper bounds keep a typo from running for days or exhausting memory (issue: 99999999999 epochs).
+KNOBS: dict[str, Knob] = {
+    "epochs": Knob(int, 1, 10_000, None),
+    "image_size": Knob(int, 1, 1024, None),
+    "train_fraction": Knob(float, 0.0, 1.0, 1.0, low_open=True),
+    "batch_size": Knob(int, 1, 65_536, None),
+}
+
+
+@dataclass(frozen=True)
+class ProxyBudget:
+    """What one proxy training costs; None (or train_fraction 1) means the dataset's default."""
+
+    epochs: int | None = None
+    image_size: int | None = None
+    train_fraction: float = 1.0
+    batch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, knob in KNOBS.items():
+            object.__setattr__(self, name, _checked(name, getattr(self, name), knob))
+
+    @classmethod
+    def parse(cls, text: str) -> ProxyBudget:
+        """'epochs=3,image-size=16' -> ProxyBudget(epochs=3, image_size=16); "" or "default" is
+        the default budget. One line (UsageError) for an unknown or repeated key or a bad value."""
+        if not isinstance(text, str):
+            raise UsageError(
+                f"a budget must be text such as 'epochs=2,image_size=16', got {text!r}"
+            )
+        values: dict[str, Any] = {}
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if parts == ["default"]:
+            return cls()
+        for part in parts:
+            key, sep, value = part.partition("=")
+            key = key.strip().replace("-", "_")
+            if not sep or key not in KNOBS:
+                raise UsageError(
+                    f"budget {text!r}: {part!r} is not KEY=VALUE with KEY one of {', '.join(KNOBS)}"
+                )
+            if key in values:
+                raise UsageError(f"budget {text!r} sets {key} twice")
+            values[key] = _number(text, key, value.strip())
+        return cls._from_values(values, f"budget {text!r}")
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], where: str = "budget") -> ProxyBudget:
+        """A budget from a TOML `[budget]` table or other mapping of knob -> value (keys may use -)."""
+        if not isinstance(values, dict):
+            raise UsageError(f"{where} must be a table of {', '.join(KNOBS)}, got {values!r}")
+        normalised = {str(k).replace("-", "_"): v for k, v in values.items()}
+        unknown = sorted(set(normalised) - set(KNOBS))
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown budget key(s) {', '.join(unknown)}; keys: {', '.join(KNOBS)}"
+            )
+        return cls._from_values(normalised, where)
+
+    @classmethod
+    def _from_values(cls, values: dict[str, Any], where: str) -> ProxyBudget:
+        try:
+            return cls(**values)
+        except UsageError as err:
+            raise UsageError(f"{where}: {err}") from None
+
+    def given(self) -> dict[str, Any]:
+        """The knobs that differ from their defaults, in KNOBS order."""
+        return {
+            name: getattr(self, name)
+            for name, knob in KNOBS.items()
+            if getattr(self, name) != knob.default
+        }
+
+    @property
+    def label(self) -> str:
+        """The canonical text of the budget: 'epochs=2,image_size=16', or 'default'."""
+        return ",".join(f"{k}={v:g}" for k, v in self.given().items()) or "default"
+
+    @property
+    def is_default(self) -> bool:
+        return not self.given()
+
+    def updated(self, other: ProxyBudget) -> ProxyBudget:
+        """This budget with every knob that `other` sets taken from `other` (flags over a file)."""
+        return dataclasses.replace(self, **other.given())
+
+    def recipe_overrides(self) -> dict[str, int]:
+        """The knobs that are recipe fields (epochs, batch_size), where set."""
+        return {k: v for k, v in self.given().items() if k in ("epochs", "batch_size")}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every knob, set or not (the flat form a study records in its settings)."""
+        return dataclasses.asdict(self)
+
+
+def combine(
+    budget: ProxyBudget | None, shorthands: dict[str, Any], where: str
+) -> ProxyBudget | None:
+    """A `--budget` (or a file's `budget`) and its shorthand flags (`--epochs 2`...) as one budget;
+    one line when the two name one knob with different values. None when neither was given."""
+    given = {k: v for k, v in shorthands.items() if v is not None}
+    if budget is None and not given:
+        return None
+    short = ProxyBudget.from_mapping(given, where)
+    if budget is None:
+        return short
+    for key in short.given():
+        value = getattr(budget, key)
+        if value != KNOBS[key].default and value != getattr(short, key):
+            raise UsageError(
+                f"{where}: the budget sets {key}={value:g} and {key} is also given as "
+                f"{getattr(short, key):g}; keep one"
+            )
+    return budget.updated(short)
+
+
+def _number(text: str, key: str, value: str) -> int | float:
+    kind = KNOBS[key].kind
+    try:
+        return kind(value)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise UsageError(f"budget {text!r}: {key}={value!r} is not {what}") from None
+
+
+def _checked(name: str, value: Any, knob: Knob) -> Any:
+    if value is None:
+        return knob.default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name} must be a number, got {value!r}")
+    if knob.kind is int and isinstance(value, float):
+        raise UsageError(f"{name} must be an integer, got {value!r}")
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value!r}")
+    low_ok = value > knob.low if knob.low_open else value >= knob.low
+    if not low_ok or value > knob.high:
+        bracket = "(" if knob.low_open else "["
+        raise UsageError(f"{name} must be in {bracket}{knob.low:g}, {knob.high:g}], got {value!r}")
+    return knob.kind(value)
