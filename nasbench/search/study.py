@@ -35,6 +35,7 @@ from nasbench.workflow.studies import (
 PROTOCOL_SETTINGS = ("space", "choices", "dataset", "objectives", "benchmark", "select_column",
                      "report_column", "latency_device")  # fmt: skip
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
+_DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
 
 __all__ = [
     "load_search_attrs",
@@ -47,9 +48,20 @@ def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, o
     """Check the storage (before anything is loaded), take the study's recorded budget when none
     was given, then make the context and open the study."""
     store.check_storage(settings.storage, create=True)
-    settings = with_study_budget(settings)
+    attrs = store.read_study_attrs(settings.storage, settings.study_name)
+    settings = with_study_budget(settings, attrs)
+    name = settings.study_name
+    # what the rerun changes is refused before the data is read, and again with the protocol
+    check_rerun(name, _without_protocol(attrs), {"settings": _recorded_settings(settings)})
     ctx = search_context(settings)
-    return settings, ctx, open_study(settings, ctx)
+    current = study_attrs(settings, ctx, sampler_name(settings, ctx))
+    check_rerun(name, attrs, current)
+    return settings, ctx, open_study(settings, ctx, current)
+
+
+def _without_protocol(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A study's record with only its settings, for the checks that need no context."""
+    return {"settings": attrs["settings"]} if attrs and "settings" in attrs else None
 
 
 def recorded_budget(attrs: dict[str, Any] | None) -> ProxyBudget | None:
@@ -60,12 +72,11 @@ def recorded_budget(attrs: dict[str, Any] | None) -> ProxyBudget | None:
     return ProxyBudget.from_mapping({k: recorded.get(k) for k in KNOBS}, "the study's budget")
 
 
-def with_study_budget(settings: SearchSettings) -> SearchSettings:
-    """Settings whose budget is set: the one given, else the one the study recorded (a rerun
-    without budget flags resumes it), else the dataset's default."""
+def with_study_budget(settings: SearchSettings, attrs: dict[str, Any] | None) -> SearchSettings:
+    """Settings whose budget is set: the one given, else the one the study recorded in `attrs`
+    (a rerun without budget flags resumes it), else the dataset's default."""
     if settings.budget is not None:
         return settings
-    attrs = store.read_study_attrs(settings.storage, settings.study_name)
     budget = recorded_budget(attrs) or ProxyBudget()
     return dataclasses.replace(settings, budget=budget)
 
@@ -166,17 +177,21 @@ def may_run_in_parallel(settings: SearchSettings) -> bool:
     return bool(settings.worker_index) or store.backend_name(settings.storage) != "sqlite"
 
 
-def open_study(settings: SearchSettings, ctx: Context) -> optuna.Study:
+def sampler_name(settings: SearchSettings, ctx: Context) -> str:
+    """The sampler asked for, else the harness default for the space and objectives."""
+    return settings.sampler or samplers.default_sampler_name(ctx.space, len(settings.objectives))
+
+
+def open_study(
+    settings: SearchSettings, ctx: Context, current: dict[str, Any] | None = None
+) -> optuna.Study:
     """Create the study, or load it and check that it was run with these settings; record them
     the first time. A new multi-objective study starts with the space's smallest arch."""
-    sampler_name = settings.sampler or samplers.default_sampler_name(
-        ctx.space, len(settings.objectives)
-    )
     sampler_seed = settings.seed
     if settings.worker_index:  # each worker samples its own sequence, reproducibly
         sampler_seed = trial_seed(settings.seed, (1 << 30) + settings.worker_index)
     sampler = samplers.make_sampler(
-        sampler_name,
+        sampler_name(settings, ctx),
         seed=sampler_seed,
         n_objectives=len(settings.objectives),
         space=ctx.space,
@@ -196,7 +211,8 @@ def open_study(settings: SearchSettings, ctx: Context) -> optuna.Study:
         pruner=pruner,
         load_if_exists=True,
     )
-    _check_or_record_settings(study, study_attrs(settings, ctx, sampler_name))
+    current = current or study_attrs(settings, ctx, sampler_name(settings, ctx))
+    _check_or_record_settings(study, current)
     _enqueue_smallest_arch(study, settings, ctx)
     return study
 
@@ -214,22 +230,29 @@ def _enqueue_smallest_arch(study: optuna.Study, settings: SearchSettings, ctx: C
 
 def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> None:
     name = study.study_name
-    recorded = study.user_attrs.get("settings")
-    if recorded is None:
+    if study.user_attrs.get("settings") is None:
         if study.get_trials(deepcopy=False):
             raise UsageError(f"study {name!r} exists but was not made by nasbench search")
         for key, value in current.items():
             study.set_user_attr(key, value)
         return
-    defaults = dataclasses.asdict(SearchSettings(study_name=name))
+    check_rerun(name, study.user_attrs, current)
+
+
+def check_rerun(name: str, attrs: dict[str, Any] | None, current: dict[str, Any]) -> None:
+    """One line when a rerun would measure differently from the study's record (its settings,
+    budget or protocol); `current` is study_attrs() of the rerun."""
+    if not attrs or attrs.get("settings") is None:
+        return
+    recorded = attrs["settings"]
     for key in PROTOCOL_SETTINGS:
-        before = recorded.get(key, defaults[key])  # a study older than the setting had its default
+        before = recorded.get(key, _DEFAULTS[key])  # a study older than the setting had its default
         if before != current["settings"].get(key):
             raise UsageError(
                 f"study {name!r} was run with {key}={before!r}, "
                 f"not {current['settings'].get(key)!r}; keep its settings or pick another --study-name"
             )
-    before_budget = recorded_budget(study.user_attrs)
+    before_budget = recorded_budget(attrs)
     now_budget = recorded_budget(current)
     if before_budget is not None and before_budget != now_budget:
         raise UsageError(
@@ -237,10 +260,10 @@ def _check_or_record_settings(study: optuna.Study, current: dict[str, Any]) -> N
             f"{now_budget.label!r}; rerun without budget flags to resume it, or pick another "
             "--study-name"
         )
-    if study.user_attrs.get("protocol_hash") != current["protocol_hash"]:
+    if "protocol_hash" in current and attrs.get("protocol_hash") != current["protocol_hash"]:
         raise UsageError(
             f"study {name!r} was run under another training protocol"
-            f"{_recipe_difference(study.user_attrs.get('recipe'), current.get('recipe'))}; "
+            f"{_recipe_difference(attrs.get('recipe'), current.get('recipe'))}; "
             "keep its settings or pick another --study-name"
         )
 
@@ -281,15 +304,21 @@ def _front_records(ctx: Context, objectives: list[str]) -> list[dict[str, Any]]:
     return json.loads(front.reset_index().to_json(orient="records"))
 
 
-def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> dict[str, Any]:
-    """What a study records about itself (optuna-dashboard shows these; `report` reads them)."""
+def _recorded_settings(settings: SearchSettings) -> dict[str, Any]:
+    """The settings a study records: what it measures, without where and how it runs, and the
+    budget's knobs flat, as every version recorded them (a rerun without flags reads them)."""
     recorded = dataclasses.asdict(settings)
     for key in ("storage", "worker_index", "workers", "devices", "device"):
         recorded.pop(key)
-    # the budget's knobs flat, as every version recorded them (a rerun without flags reads them)
-    budget = settings.budget or ProxyBudget()
     del recorded["budget"]
-    recorded.update(budget.as_dict())
+    recorded.update((settings.budget or ProxyBudget()).as_dict())
+    return recorded
+
+
+def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> dict[str, Any]:
+    """What a study records about itself (optuna-dashboard shows these; `report` reads them)."""
+    recorded = _recorded_settings(settings)
+    budget = settings.budget or ProxyBudget()
     if ctx.benchmark is not None:
         return {
             "settings": recorded,
