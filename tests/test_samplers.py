@@ -15,14 +15,10 @@ from nasbench.benchmarks import load_benchmark
 from nasbench.errors import UsageError
 from nasbench.evaluation.tabular import macs_of_cell, true_front
 from nasbench.measure import count_macs
+from nasbench.report.compare_figure import compare_figure
 from nasbench.results.pareto import hypervolume
 from nasbench.search import compare
-from nasbench.search.compare import (
-    compare_figure,
-    compare_samplers,
-    paired_against,
-    run_comparison,
-)
+from nasbench.search.compare import compare_samplers, paired_against, run_comparison
 from nasbench.search.samplers import (
     SAMPLER_NAMES,
     LocalSearchSampler,

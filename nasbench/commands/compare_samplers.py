@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nasbench.benchmarks import load_benchmark
+from nasbench.report.compare_figure import compare_figure
 from nasbench.results.formats import Column, is_machine, render
 from nasbench.search.compare import (
-    compare_figure,
     paired_against,
     reference_note,
     run_comparison,
