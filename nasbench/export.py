@@ -98,10 +98,12 @@ def export_trial(
     else:
         settings = study["settings"]
         data = load_dataset(
-            settings["dataset"], data_dir=settings.get("data_dir", "data"),
-            image_size=study.get("image_size"), train_fraction=settings.get("train_fraction", 1),
+            settings["dataset"],
+            data_dir=settings.get("data_dir", "data"),
+            image_size=study.get("image_size"),
+            train_fraction=settings.get("train_fraction", 1),
             seed=0,
-        )  # fmt: skip
+        )
         arch, shape = trial["arch"], (data.in_channels, data.image_size)
         num_classes, mean, std, classes = data.num_classes, data.mean, data.std, data.classes
         state = None
@@ -122,12 +124,18 @@ def export_trial(
     batch = torch.export.Dim("batch", min=1, max=65536)
     program = torch.export.export(wrapped, (example,), dynamic_shapes=({0: batch},))
     metadata = {
-        "study_name": trial["study_name"], "trial": number, "space": trial["space"],
-        "arch": arch, "input_shape": [1, shape[0], shape[1], shape[1]],
+        "study_name": trial["study_name"],
+        "trial": number,
+        "space": trial["space"],
+        "arch": arch,
+        "input_shape": [1, shape[0], shape[1], shape[1]],
         "input": "float32 images in [0, 1], N x C x H x W; the program normalises them",
-        "mean": list(mean), "std": list(std), "num_classes": num_classes, "classes": classes,
+        "mean": list(mean),
+        "std": list(std),
+        "num_classes": num_classes,
+        "classes": classes,
         "weights": weights,
-    }  # fmt: skip
+    }
     files.append(stem.with_suffix(".pt2"))
     torch.export.save(program, str(files[-1]), extra_files={METADATA: json.dumps(metadata)})
     exported = Exported(number, files, weights)
@@ -176,8 +184,9 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> float:
         raise UsageError(
             "--onnx needs onnx, onnxscript and onnxruntime: pip install 'nasbench[onnx]'"
         ) from None
-    program = torch.onnx.export(model, (example,), dynamo=True, verbose=False,
-                                dynamic_shapes=({0: "batch"},))  # fmt: skip
+    program = torch.onnx.export(
+        model, (example,), dynamo=True, verbose=False, dynamic_shapes=({0: "batch"},)
+    )
     program.save(str(path))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: example.numpy()})[0]

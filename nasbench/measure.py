@@ -321,9 +321,14 @@ def measure_model(
     }
     if latency:
         row |= measure_latency(
-            model, input_shape, device=device, dtype=dtype, threads=threads, budget_s=budget_s,
+            model,
+            input_shape,
+            device=device,
+            dtype=dtype,
+            threads=threads,
+            budget_s=budget_s,
             **timing,
-        )  # fmt: skip
+        )
     else:
         check_device_and_dtype(device, dtype)
         row |= {"latency_ms": None, "latency_iqr_ms": None, "latency_repeats": None}

@@ -81,9 +81,16 @@ def _replace_first_conv(model: nn.Module, in_channels: int) -> None:
         for child_name, child in parent.named_children():
             if isinstance(child, nn.Conv2d):
                 new = nn.Conv2d(
-                    in_channels, child.out_channels, child.kernel_size, child.stride,
-                    child.padding, child.dilation, 1, child.bias is not None, child.padding_mode,
-                )  # fmt: skip
+                    in_channels,
+                    child.out_channels,
+                    child.kernel_size,
+                    child.stride,
+                    child.padding,
+                    child.dilation,
+                    1,
+                    child.bias is not None,
+                    child.padding_mode,
+                )
                 setattr(parent, child_name, new)
                 return
     raise UsageError(

@@ -18,9 +18,18 @@ from nasbench.spaces import space_names
 
 # Columns only meaningful when latency was measured.
 LATENCY_COLUMNS = (
-    "latency_ms", "latency_iqr_ms", "latency_repeats", "peak_memory_mb", "device", "device_name",
-    "torch_version", "cuda_version", "threads", "batch_size", "dtype",
-)  # fmt: skip
+    "latency_ms",
+    "latency_iqr_ms",
+    "latency_repeats",
+    "peak_memory_mb",
+    "device",
+    "device_name",
+    "torch_version",
+    "cuda_version",
+    "threads",
+    "batch_size",
+    "dtype",
+)
 
 
 @dataclass
@@ -69,8 +78,12 @@ def exported_target(path: str, input_size: int | None, num_classes: int | None) 
             f"{path} was exported for {shape[-1]}x{shape[-1]} inputs and "
             f"{metadata.get('num_classes')} classes; drop --input-size and --num-classes"
         )
-    return Target(name=Path(path).name, build=lambda: ProgramModule(program),
-                  input_size=shape[-1], in_channels=shape[1])  # fmt: skip
+    return Target(
+        name=Path(path).name,
+        build=lambda: ProgramModule(program),
+        input_size=shape[-1],
+        in_channels=shape[1],
+    )
 
 
 class ProgramModule(nn.Module):
@@ -122,9 +135,14 @@ def profile_target(
     try:
         model = target.build()
         row = measure.measure_model(
-            model, shape, device=device, dtype=dtype, threads=threads, latency=latency,
+            model,
+            shape,
+            device=device,
+            dtype=dtype,
+            threads=threads,
+            latency=latency,
             budget_s=budget_s,
-        )  # fmt: skip
+        )
     except (RuntimeError, ValueError, AssertionError) as err:
         if isinstance(err, UsageError):
             raise
@@ -139,8 +157,17 @@ def profile_target(
 
 
 def _ordered(row: dict[str, Any], latency: bool) -> dict[str, Any]:
-    first = ["name", "input_size", "params", "published_params", "macs", "gmacs",
-             "published_gflops", "imagenet_top1", "uncounted_ops"]  # fmt: skip
+    first = [
+        "name",
+        "input_size",
+        "params",
+        "published_params",
+        "macs",
+        "gmacs",
+        "published_gflops",
+        "imagenet_top1",
+        "uncounted_ops",
+    ]
     ordered = {key: row.get(key) for key in first}
     for key, value in row.items():
         if key not in ordered and (latency or key not in LATENCY_COLUMNS):

@@ -31,9 +31,16 @@ from nasbench.train import TrainingDiverged
 
 # what a reused row copies from the stored result it reuses
 REUSED_COLUMNS = (
-    *COST_COLUMNS, "latency_batch_size", "images_per_s", "val_acc", "val_acc_std", "train_runs",
-    "test_acc", "train_loss", "epochs",
-)  # fmt: skip
+    *COST_COLUMNS,
+    "latency_batch_size",
+    "images_per_s",
+    "val_acc",
+    "val_acc_std",
+    "train_runs",
+    "test_acc",
+    "train_loss",
+    "epochs",
+)
 
 
 class EvaluationFailed(Exception):
@@ -86,9 +93,14 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
 
     try:
         metrics, stopped = train_proxy(
-            model, ctx.data, ctx.recipe, device=ctx.device, seed=request.seeds[0],
-            on_epoch=on_epoch, test=ctx.test,
-        )  # fmt: skip
+            model,
+            ctx.data,
+            ctx.recipe,
+            device=ctx.device,
+            seed=request.seeds[0],
+            on_epoch=on_epoch,
+            test=ctx.test,
+        )
     except (torch.OutOfMemoryError, MemoryError) as err:
         row.update(status="infeasible", val_acc=0.0)
         row["error"] = f"{OUT_OF_MEMORY}: {(str(err).splitlines() or [''])[0]}"

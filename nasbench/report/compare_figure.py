@@ -26,16 +26,35 @@ def compare_figure(summary: pd.DataFrame) -> Any:
             band_x = pd.concat([rows["trial"], rows["trial"][::-1]])
             band_y = pd.concat([mean + std, (mean - std)[::-1]])
             figure.add_trace(
-                go.Scatter(x=band_x, y=band_y, fill="toself", fillcolor=color, opacity=0.15,
-                           line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=name),
-                row=1, col=col,
-            )  # fmt: skip
+                go.Scatter(
+                    x=band_x,
+                    y=band_y,
+                    fill="toself",
+                    fillcolor=color,
+                    opacity=0.15,
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                ),
+                row=1,
+                col=col,
+            )
             figure.add_trace(
-                go.Scatter(x=rows["trial"], y=mean, mode="lines", line={"color": color},
-                           name=f"{name} ({seeds} seeds)", legendgroup=name, showlegend=col == 1,
-                           customdata=std, hovertemplate="%{y:.3f} +- %{customdata:.3f}"),
-                row=1, col=col,
-            )  # fmt: skip
+                go.Scatter(
+                    x=rows["trial"],
+                    y=mean,
+                    mode="lines",
+                    line={"color": color},
+                    name=f"{name} ({seeds} seeds)",
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    customdata=std,
+                    hovertemplate="%{y:.3f} +- %{customdata:.3f}",
+                ),
+                row=1,
+                col=col,
+            )
             figure.update_xaxes(title_text="trials", row=1, col=col)
     figure.update_layout(title="Search strategies on a benchmark table (mean +- std over seeds)")
     return figure

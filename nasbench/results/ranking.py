@@ -92,8 +92,17 @@ def fidelity_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         summary.append(
             {"budget": budget, **agreement, "seconds_per_arch": float(group["seconds"].mean())}
         )
-    columns = ["budget", "archs", "kendall_tau", "kendall_tau_low", "kendall_tau_high",
-               "spearman_rho", "top_overlap", "top_fraction", "seconds_per_arch"]  # fmt: skip
+    columns = [
+        "budget",
+        "archs",
+        "kendall_tau",
+        "kendall_tau_low",
+        "kendall_tau_high",
+        "spearman_rho",
+        "top_overlap",
+        "top_fraction",
+        "seconds_per_arch",
+    ]
     return pd.DataFrame(summary, columns=columns)
 
 
@@ -104,9 +113,13 @@ def summarize_fidelity(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     rows = fidelity_rows(rows)
     seconds = rows["train_s"].fillna(0.0) + rows["eval_s"].fillna(0.0)
     frame = pd.DataFrame(
-        {"budget": rows["budget"], "proxy": rows["proxy"],
-         "truth_acc": rows["truth_acc"].astype(float), "seconds": seconds.astype(float)}
-    )  # fmt: skip
+        {
+            "budget": rows["budget"],
+            "proxy": rows["proxy"],
+            "truth_acc": rows["truth_acc"].astype(float),
+            "seconds": seconds.astype(float),
+        }
+    )
     return fidelity_summary(frame, seed)
 
 

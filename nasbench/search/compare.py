@@ -76,9 +76,13 @@ def run_comparison(
 
 
 def compare_samplers(
-    benchmark: str, samplers: Sequence[str], trials: int, seeds: int,
-    objectives: Sequence[str] = ("acc",), **options: Any,
-) -> pd.DataFrame:  # fmt: skip
+    benchmark: str,
+    samplers: Sequence[str],
+    trials: int,
+    seeds: int,
+    objectives: Sequence[str] = ("acc",),
+    **options: Any,
+) -> pd.DataFrame:
     """Per sampler and trial count 1..trials: mean and std over seeds of the best-by-selection
     arch's reported accuracy (and selection accuracy, and hv_ratio for several objectives).
 
@@ -109,13 +113,19 @@ def paired_against(runs: pd.DataFrame, baseline: str, trial: int, metric: str) -
     rows = []
     for name in dict.fromkeys(runs["sampler"]):
         diff = at[name] - at[baseline]
-        rows.append({
-            "sampler": name, "trial": trial, "seeds": len(at),
-            f"{metric}_mean": at[name].mean(), f"{metric}_std": at[name].std(ddof=0),
-            f"vs_{baseline}_mean_diff": diff.mean(),
-            "better": int((diff > 0).sum()), "tied": int((diff == 0).sum()),
-            "worse": int((diff < 0).sum()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "sampler": name,
+                "trial": trial,
+                "seeds": len(at),
+                f"{metric}_mean": at[name].mean(),
+                f"{metric}_std": at[name].std(ddof=0),
+                f"vs_{baseline}_mean_diff": diff.mean(),
+                "better": int((diff > 0).sum()),
+                "tied": int((diff == 0).sum()),
+                "worse": int((diff < 0).sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 

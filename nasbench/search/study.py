@@ -32,8 +32,16 @@ from nasbench.workflow.studies import (
 )
 
 # Settings that define what a study measures: a rerun must not change them.
-PROTOCOL_SETTINGS = ("space", "choices", "dataset", "objectives", "benchmark", "select_column",
-                     "report_column", "latency_device")  # fmt: skip
+PROTOCOL_SETTINGS = (
+    "space",
+    "choices",
+    "dataset",
+    "objectives",
+    "benchmark",
+    "select_column",
+    "report_column",
+    "latency_device",
+)
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 _DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
 

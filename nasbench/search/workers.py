@@ -149,8 +149,14 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
         workers[process.pid] = (process, device)
 
     done = counted_trials(study)
-    bar = tqdm(total=settings.trials, initial=min(done, settings.trials), desc=study.study_name,
-               unit="trial", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+    bar = tqdm(
+        total=settings.trials,
+        initial=min(done, settings.trials),
+        desc=study.study_name,
+        unit="trial",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     try:
         stop_on_sigterm()
         for device in devices:

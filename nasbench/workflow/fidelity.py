@@ -133,8 +133,11 @@ def run_fidelity(
         for n, key in enumerate(missing, start=1):
             seed = trial_seed(settings.seed, sample.index(key))
             row = _row(study_name, bench, key, label, seed, truths[key])
-            row.update(_zero_cost(name, space, parse_arch_string(bench.space, key), base, seed,
-                                  settings.device))  # fmt: skip
+            row.update(
+                _zero_cost(
+                    name, space, parse_arch_string(bench.space, key), base, seed, settings.device
+                )
+            )
             store_row(settings.storage, row)
             if progress and n % 10 == 0:
                 progress(f"{label}: {n}/{len(missing)}")
@@ -143,19 +146,30 @@ def run_fidelity(
             continue  # (without reading the data at this budget)
         data = budget_data(settings.dataset, settings.data_dir, budget, base)
         recipe = budget_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}), budget)
-        ctx = trained_context(space, data, recipe, {"space": bench.space, "purpose": "fidelity"},
-                              device=settings.device, budget=budget)  # fmt: skip
+        ctx = trained_context(
+            space,
+            data,
+            recipe,
+            {"space": bench.space, "purpose": "fidelity"},
+            device=settings.device,
+            budget=budget,
+        )
         # keyed by protocol: a budget spelled another way that trains alike is done already
         missing = [key for key in sample if (ctx.protocol, key) not in trained_done]
         for n, key in enumerate(missing, start=1):
             seed = trial_seed(settings.seed, sample.index(key))
             row = _row(study_name, bench, key, budget.label, seed, truths[key], ctx.protocol)
-            row.update(evaluate_trained(parse_arch_string(bench.space, key), ctx,
-                                        Request(seeds=(seed,))).row)  # fmt: skip
+            row.update(
+                evaluate_trained(
+                    parse_arch_string(bench.space, key), ctx, Request(seeds=(seed,))
+                ).row
+            )
             store_row(settings.storage, row)
             if progress:
-                progress(f"{budget.label}: {n}/{len(missing)} {key} {row['status']} "
-                         f"{row.get('val_acc') or 0:.1f}%")  # fmt: skip
+                progress(
+                    f"{budget.label}: {n}/{len(missing)} {key} {row['status']} "
+                    f"{row.get('val_acc') or 0:.1f}%"
+                )
     return summarize_fidelity(store.load_results(settings.storage, [study_name]))
 
 
@@ -182,9 +196,11 @@ def _open_study(
         "sample": sample,
     }
     study = optuna.create_study(
-        storage=make_storage(settings.storage), study_name=study_name, load_if_exists=True,
+        storage=make_storage(settings.storage),
+        study_name=study_name,
+        load_if_exists=True,
         direction="maximize",
-    )  # fmt: skip
+    )
     recorded = study.user_attrs.get("fidelity")
     if recorded is None:
         if study.get_trials(deepcopy=False) or len(
@@ -217,12 +233,27 @@ def _costs(bench: TabularBenchmark, space: Any, key: str) -> dict[str, int]:
 
 
 def _row(
-    study_name: str, bench: TabularBenchmark, key: str, label: str, seed: int, truth: float,
+    study_name: str,
+    bench: TabularBenchmark,
+    key: str,
+    label: str,
+    seed: int,
+    truth: float,
     protocol: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     arch = parse_arch_string(bench.space, key)
-    return identity(study_name, "fidelity", key, bench.space, protocol, seed, arch=arch,
-                    arch_hash=arch_hash(arch), budget=label, truth_acc=float(truth))  # fmt: skip
+    return identity(
+        study_name,
+        "fidelity",
+        key,
+        bench.space,
+        protocol,
+        seed,
+        arch=arch,
+        arch_hash=arch_hash(arch),
+        budget=label,
+        truth_acc=float(truth),
+    )
 
 
 def _zero_cost(
@@ -244,5 +275,10 @@ def _zero_cost(
         # No signal (e.g. the output ignores the image): stored as NaN and ranked last, as
         # zero_cost documents and NASLib's published files do.
         score = math.nan
-    return {"status": "complete", "proxy_score": score, "train_s": seconds,
-            "image_size": data.image_size, "dataset": data.name}  # fmt: skip
+    return {
+        "status": "complete",
+        "proxy_score": score,
+        "train_s": seconds,
+        "image_size": data.image_size,
+        "dataset": data.name,
+    }

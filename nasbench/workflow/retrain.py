@@ -46,8 +46,15 @@ from nasbench.workflow.rows import done_keys, identity, store_row
 from nasbench.workflow.studies import load_search_attrs
 
 # what a retrain (or baseline) config file may set: the data and the recipe, nothing of a search
-RECIPE_FILE_KEYS = ("epochs", "batch_size", "image_size", "train_fraction", "budget", "data_dir",
-                    "train")  # fmt: skip
+RECIPE_FILE_KEYS = (
+    "epochs",
+    "batch_size",
+    "image_size",
+    "train_fraction",
+    "budget",
+    "data_dir",
+    "train",
+)
 SEEDS_MAX = 1000
 
 Progress = Callable[[str], None]
@@ -178,8 +185,15 @@ def run_retrain(settings: RetrainSettings, progress: Progress = lambda _text: No
             for seed in range(settings.seeds):
                 if (number, seed) in done:
                     continue
-                row = identity(settings.study_name, "retrain", f"trial {number}", trial["space"],
-                               ctx.protocol, seed, trial_number=number)  # fmt: skip
+                row = identity(
+                    settings.study_name,
+                    "retrain",
+                    f"trial {number}",
+                    trial["space"],
+                    ctx.protocol,
+                    seed,
+                    trial_number=number,
+                )
                 path = weights / f"trial{number}_seed{seed}_{ctx.protocol}.pt"
                 yield Job(trial["arch"], ctx, seed, row, f"trial {number} seed {seed}", path)
 
@@ -250,16 +264,24 @@ def run_baseline(settings: BaselineSettings, progress: Progress = lambda _text: 
             data = base if size == base.image_size else budget_data(base.name, data_dir, at_size)
             defaults = {**baseline_recipe_defaults(name), **file.train}
             recipe = budget_recipe(data.name, defaults, budget)
-            ctx = trained_context(TorchvisionSpace, data, recipe, {"space": TorchvisionSpace.NAME},
-                                  device=device, test=True, budget=budget)  # fmt: skip
+            ctx = trained_context(
+                TorchvisionSpace,
+                data,
+                recipe,
+                {"space": TorchvisionSpace.NAME},
+                device=device,
+                test=True,
+                budget=budget,
+            )
             done = done_keys(stored, ("seed",), source="baseline", protocol=ctx.protocol, name=name)
             for seed in range(settings.seed, settings.seed + settings.seeds):
                 label = f"{name} seed {seed}" if settings.seeds > 1 else name
                 if (seed,) in done:
                     progress(f"{label}: already stored")
                     continue
-                row = identity(study_name, "baseline", name, TorchvisionSpace.NAME, ctx.protocol,
-                               seed)  # fmt: skip
+                row = identity(
+                    study_name, "baseline", name, TorchvisionSpace.NAME, ctx.protocol, seed
+                )
                 yield Job({"model": name}, ctx, seed, row, label)
 
     trained, failed = train_and_store(settings.storage, jobs(), progress)
