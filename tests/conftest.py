@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,8 @@ _database_numbers = itertools.count()
 # worker per core (search.workers.choose_workers) would make every search spawn processes, and
 # only one worker reproduces a run exactly from its seed. tests/test_workers.py tests the rule.
 os.environ["NASBENCH_WORKERS"] = "1"
+# decoded image folders are cached (nasbench.data_cache): in a folder of the test run, not ~/.cache
+os.environ.setdefault("NASBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="nasbench-cache-"))
 
 # Under pytest-xdist (one test process per core) each process gets its share of the cores, as the
 # search's own workers do; torch's default of all cores in every process would oversubscribe the
