@@ -22,16 +22,8 @@ import torch.nn.functional as F
 
 from nasbench.data_cache import decode_all, load_or_decode
 from nasbench.errors import UsageError
+from nasbench.names import DATASET_NAMES
 
-DATASET_NAMES = (
-    "digits",
-    "cifar10",
-    "cifar100",
-    "mnist",
-    "fashion_mnist",
-    "imagefolder:PATH",
-    "synthetic",
-)
 SPLIT_SEED = 12345  # fixed: the validation split is the same for every trial and every search
 VAL_FRACTION = 0.1  # of the training data, for datasets with an official test split
 DIGITS_VAL_FRACTION = 0.2  # digits has no official split: 20% test, then 20% of all images for val

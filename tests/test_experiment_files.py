@@ -11,10 +11,10 @@ from pathlib import Path
 import optuna
 import pytest
 
+from nasbench.budget import ProxyBudget
 from nasbench.cli import main
 from nasbench.config import make_settings
 from nasbench.errors import UsageError
-from nasbench.budget import ProxyBudget
 from nasbench.results import store
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space

@@ -117,7 +117,7 @@ def test_retrain_of_the_front_takes_the_studys_pareto_trials(searched):
         ([], "name the trials: --pareto, or --trial N (repeatable)"),
         (["--trial", "99"], "has no evaluated trial 99; evaluated trials: 0-3"),
         (["--trial", "-1"], "must be at least 0"),
-        (["--trial", "1", "--seeds", "0"], "must be at least 1"),
+        (["--trial", "1", "--seeds", "0"], "--seeds: must be in [1, 1000]"),
         (["--trial", "1", "--study-name", "nosuch"], "no study 'nosuch'"),
     ],
 )

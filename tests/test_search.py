@@ -261,7 +261,7 @@ def test_config_file_gives_settings_and_flags_win(tmp_path):
         (["--space", "nosuch"], "unknown space 'nosuch'; valid spaces: "),
         (["--space", "fixture_spaces.toy", "--sampler", "nosuch"], "nosuch"),
         (["--space", "fixture_spaces.toy", "--dataset", "nosuch"], "nosuch"),
-        (["--space", "fixture_spaces.toy", "--trials", "0"], "--trials: must be at least 1"),
+        (["--space", "fixture_spaces.toy", "--trials", "0"], "--trials: must be in [1, 1000000]"),
         (["--space", "fixture_spaces.toy", "--objectives", "acc,flops"], "unknown objective"),
         (["--space", "fixture_spaces.toy", "--bogus-flag"], "unrecognized arguments"),
         (["--space", "fixture_spaces.toy", "--study-name", ""], "study name must not be empty"),

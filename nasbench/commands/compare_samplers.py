@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from nasbench import arguments
 from nasbench.benchmarks import load_benchmark
-from nasbench.report.compare_figure import compare_figure
+from nasbench.names import SAMPLER_NAMES
 from nasbench.results.formats import Column, is_machine, render
-from nasbench.search.compare import (
-    paired_against,
-    reference_note,
-    run_comparison,
-    summarize,
-)
 
 REPORTED_TRIALS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 1000)
 BASELINE = "random"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default=None, help="default: the shipped benchmark's space")
+    p.add_argument("--benchmark", required=True, metavar="NAME|FILE.csv")
+    p.add_argument("--select-column", default=None, metavar="COLUMN[,COLUMN...]")
+    p.add_argument("--report-column", default=None, metavar="COLUMN[,COLUMN...]")
+    p.add_argument("--latency-device", default=None, metavar="DEVICE")
+    p.add_argument(
+        "--samplers", default="random,tpe,local", help=f"any of {', '.join(SAMPLER_NAMES)}"
+    )
+    p.add_argument("--trials", type=arguments.bounded_int(1, 100_000), default=100)
+    p.add_argument("--seeds", type=arguments.bounded_int(1, 10_000), default=20)
+    p.add_argument("--objectives", default="acc")
+    p.add_argument("--output", default=None, metavar="FILE.html", help="also write a figure")
+    arguments.add_format(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_compare(
+        args.space,
+        args.benchmark,
+        args.samplers.split(","),
+        select_column=args.select_column,
+        report_column=args.report_column,
+        latency_device=args.latency_device,
+        trials=args.trials,
+        seeds=args.seeds,
+        objectives=args.objectives.split(","),
+        output=args.output,
+        output_format=args.format,
+    )
 
 
 def run_compare(
@@ -36,20 +64,35 @@ def run_compare(
 ) -> int:
     """Print the comparison at a few trial counts (and, with cost objectives and random among the
     samplers, each sampler paired with random seed by seed), and optionally write an HTML figure."""
+    from nasbench.report.compare_figure import compare_figure
+    from nasbench.search.compare import paired_against, reference_note, run_comparison, summarize
+
     samplers = [s.strip() for s in samplers]
     objectives = [o.strip() for o in objectives]
     columns = dict(select_column=select_column, report_column=report_column)
     bench = load_benchmark(benchmark, space_name, **columns)
-    runs = run_comparison(benchmark, samplers, trials, seeds, objectives, space=space_name,
-                          latency_device=latency_device, progress=True, **columns)  # fmt: skip
+    runs = run_comparison(
+        benchmark,
+        samplers,
+        trials,
+        seeds,
+        objectives,
+        space=space_name,
+        latency_device=latency_device,
+        progress=True,
+        **columns,
+    )
     summary = summarize(runs)
     shown = [n for n in REPORTED_TRIALS if n < trials] + [trials]
     table = summary[summary["trial"].isin(shown)].reset_index(drop=True)
     numbers = [Column(c, decimals=3) for c in table.columns if c.endswith(("_mean", "_std"))]
     if not is_machine(output_format):
         reported = "test" if bench.report else "validation (this table is validation only)"
-        print(f"{bench.name}: best-by-{bench.select_label} arch's {reported} accuracy per trial "
-              "count, mean and std over seeds", file=sys.stderr)  # fmt: skip
+        print(
+            f"{bench.name}: best-by-{bench.select_label} arch's {reported} accuracy per trial "
+            "count, mean and std over seeds",
+            file=sys.stderr,
+        )
         if len(objectives) > 1:
             print(reference_note(bench, objectives), file=sys.stderr)
     sys.stdout.write(render(table, output_format, numbers))

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from nasbench.report.page import write_report
+import argparse
+
+from nasbench import arguments
 
 
-def run_report(
-    url: str,
-    study_names: list[str] | None = None,
-    output: str | None = None,
-    latency_device: str | None = None,
-) -> int:
-    path = write_report(url, study_names, output, latency_device)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    arguments.add_storage(p)
+    arguments.add_study_name(p, many=True)
+    p.add_argument("--output", default=None, metavar="FILE.html")
+    p.add_argument(
+        "--latency-device",
+        default=None,
+        metavar="LABEL",
+        help="show the latency measured on this device (nasbench measure --label)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasbench.report.page import write_report  # plotly: only when a report is written
+
+    path = write_report(args.storage, args.study_name, args.output, args.latency_device)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

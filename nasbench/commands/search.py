@@ -2,18 +2,85 @@
 
 from __future__ import annotations
 
-import sys
+import argparse
 
-from nasbench.config import SearchSettings
-from nasbench.search.run import run_search
-from nasbench.search.workers import choose_workers, run_workers
+from nasbench import arguments
+from nasbench.config import make_settings
 
 
-def run(settings: SearchSettings) -> int:
-    """Run (or resume) the search the settings describe; return the exit status."""
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE.toml",
+        help="settings file (see experiments/); flags given here win",
+    )
+    p.add_argument("--space", default=None, help=arguments.space_help())
+    p.add_argument(
+        "--trials",
+        type=arguments.positive_int,
+        default=None,
+        help="the study's total number of trials (default 200); a rerun completes it",
+    )
+    p.add_argument(
+        "--storage",
+        type=arguments.storage_url,
+        default=None,
+        metavar="URL",
+        help="SQLAlchemy URL of the database (default sqlite:///nasbench.db)",
+    )
+    p.add_argument("--study-name", default=None, help="default: SPACE_DATASET")
+    arguments.add_data(p)
+    arguments.add_budget(
+        p, what="one proxy training (default: the dataset's recipe; a rerun: the study's own)"
+    )
+    arguments.add_device(p, default=None)
+    p.add_argument("--sampler", default=None, help=arguments.sampler_help())
+    p.add_argument(
+        "--objectives",
+        default=None,
+        help="acc followed by any of macs, latency, params (default acc,macs)",
+    )
+    p.add_argument("--max-macs", type=arguments.positive_float, default=None)
+    p.add_argument("--max-params", type=arguments.positive_float, default=None)
+    p.add_argument("--max-latency-ms", type=arguments.positive_float, default=None)
+    p.add_argument("--seed", type=arguments.seed_int, default=None)
+    p.add_argument(
+        "--workers",
+        type=arguments.bounded_int(1, 1024),
+        default=None,
+        help="worker processes on this machine sharing the study",
+    )
+    p.add_argument("--devices", default=None, help="one worker per device, e.g. cuda:0,cuda:1")
+    arguments.add_benchmark(p)
+    p.add_argument(
+        "--no-pruning",
+        dest="pruning",
+        action="store_const",
+        const=False,
+        default=None,
+        help="train every trial to the end",
+    )
+    p.add_argument(
+        "--confirm-runs",
+        type=arguments.bounded_int(1, 100),
+        default=None,
+        metavar="N",
+        help="train an arch that would join the Pareto front N times in all, with different "
+        "seeds, and take the mean accuracy (default 3; 1: off)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run (or resume) the search the flags (and --config) describe; return the exit status.
+    Everything is checked before the line saying how many workers run is printed."""
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config", "run")}
+    settings = make_settings(args.config, flags)  # (bad values refused before torch is loaded)
+
+    from nasbench.search.run import run_search
+    from nasbench.search.workers import choose_workers, run_workers
+
     settings, chosen = choose_workers(settings)
-    if chosen:
-        print(chosen, file=sys.stderr, flush=True)
     if settings.workers > 1 or settings.devices:
-        return run_workers(settings)
+        return run_workers(settings, announce=chosen)
     return run_search(settings)

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-import optuna
 import pandas as pd
 
+from nasbench import arguments
 from nasbench.results import store
 from nasbench.results.formats import render
 from nasbench.results.vocabulary import STATUSES
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    arguments.add_storage(p)
+    arguments.add_format(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_studies(args.storage, output_format=args.format)
+
+
 def run_studies(url: str, *, output_format: str = "table") -> int:
+    import optuna
+
     store.check_storage(url, create=False)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     counts = store.result_counts(url)

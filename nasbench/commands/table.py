@@ -1,15 +1,20 @@
-"""`nasbench table`: the accuracy-versus-MACs table of the named studies, in any output format."""
+"""`nasbench table`: the accuracy-versus-MACs table of the named studies (or of a benchmark table),
+in any output format."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
 import pandas as pd
 
+from nasbench import arguments
+from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, load_benchmark
+from nasbench.config import OBJECTIVES, parse_objectives
 from nasbench.errors import UsageError
 from nasbench.results import store
-from nasbench.results.formats import check_format, render
+from nasbench.results.formats import Column, check_format, is_machine, render
 from nasbench.results.latency import on_device
 from nasbench.results.pareto import pareto_mask
 from nasbench.results.publishable import (
@@ -19,6 +24,54 @@ from nasbench.results.publishable import (
 )
 from nasbench.results.ranking import SUMMARY_COLUMNS, summarize_fidelity
 from nasbench.results.table import SORT_KEYS, results_table, sort_column, table_columns
+
+BENCHMARK_ACCURACY = (Column("val_acc", decimals=2), Column("test_acc", decimals=2))
+BENCHMARK_COSTS = {
+    "macs": Column("macs", "MACs (M)", scale=1e-6, decimals=2),
+    "params": Column("params", "params (M)", scale=1e-6, decimals=3),
+    "latency_ms": Column("latency_ms", decimals=3),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    arguments.add_storage(p)
+    arguments.add_study_name(p, many=True)
+    p.add_argument("--pareto", action="store_true", help="only the non-dominated rows")
+    p.add_argument(
+        "--space", default=None, help="with --benchmark FILE.csv: the space of its archs"
+    )
+    arguments.add_benchmark(
+        p,
+        help_text="print a benchmark table's rows (with --pareto: its true front) instead of a "
+        "study's",
+    )
+    p.add_argument(
+        "--objectives", default=None, help="with --benchmark: acc and the costs (default acc,macs)"
+    )
+    p.add_argument("--sort", default=None, metavar="COLUMN")
+    arguments.add_format(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.benchmark:
+        return run_benchmark_table(
+            args.benchmark,
+            space=args.space,
+            select_column=args.select_column,
+            report_column=args.report_column,
+            objectives=args.objectives or "acc,macs",
+            latency_device=args.latency_device,
+            pareto=args.pareto,
+            output_format=args.format,
+        )
+    return run_table(
+        args.storage,
+        args.study_name,
+        pareto=args.pareto,
+        sort=args.sort,
+        output_format=args.format,
+        latency_device=args.latency_device,
+    )
 
 
 def run_table(
@@ -51,10 +104,12 @@ def run_table(
                 f"--study-name (fidelity: {', '.join(frame[fidelity]['study_name'].unique())})"
             )
         summary = pd.concat(
-            [summarize_fidelity(rows).assign(study=name) for name, rows in
-             frame.groupby("study_name", sort=False)],
+            [
+                summarize_fidelity(rows).assign(study=name)
+                for name, rows in frame.groupby("study_name", sort=False)
+            ],
             ignore_index=True,
-        )  # fmt: skip
+        )
         summary = summary[["study", *summary.columns[:-1]]]
         sys.stdout.write(render(summary, output_format, SUMMARY_COLUMNS))
         return 0
@@ -87,3 +142,45 @@ def _sorted(table: pd.DataFrame, pareto: bool, sort: str | None) -> pd.DataFrame
             column, ascending=SORT_KEYS[key], kind="stable", na_position="last"
         )
     return table.reset_index(drop=True)
+
+
+def run_benchmark_table(
+    ref: str,
+    *,
+    space: str | None = None,
+    select_column: str | None = None,
+    report_column: str | None = None,
+    objectives: str = "acc,macs",
+    latency_device: str | None = None,
+    pareto: bool = False,
+    output_format: str = "table",
+) -> int:
+    """Print a benchmark's rows (or, with `pareto`, its true front) with the objectives' columns,
+    cheapest first. The front is on the accuracy the table selects on; both accuracies are shown."""
+    from nasbench.evaluation.tabular import objective_table, true_front
+
+    check_format(output_format)
+    names = parse_objectives(objectives)
+    bench = load_benchmark(ref, space, select_column, report_column)
+    if "latency" in names:
+        bench.latency_column(latency_device or DEFAULT_LATENCY_DEVICE)
+    device = latency_device or (DEFAULT_LATENCY_DEVICE if "latency" in names else None)
+    if pareto:
+        table = true_front(bench, names, device)
+    else:
+        table = objective_table(bench, names, device)
+        costs = [OBJECTIVES[n].column for n in names[1:]]
+        table = table.sort_values(costs or ["val_acc"], ascending=bool(costs))
+    table = table.reset_index()
+    if not is_machine(output_format):
+        what = "true Pareto front" if pareto else "all rows"
+        device_note = f", latency on {device}" if device else ""
+        reported = bench.report_label.split(":")[0]
+        print(
+            f"{bench.name} ({bench.space}, {bench.dataset}): {what}, {len(table)} of {len(bench)} "
+            f"archs; val_acc = {bench.select_label}, test_acc = {reported}{device_note}",
+            file=sys.stderr,
+        )
+    columns = [*BENCHMARK_ACCURACY, *BENCHMARK_COSTS.values()]
+    sys.stdout.write(render(table, output_format, columns))
+    return 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import pandas as pd
 
-from nasbench.arch_strings import resolve_arch
-from nasbench.data import load_dataset
-from nasbench.evaluation.context import Context, Request, make_recipe, resolve_device
-from nasbench.evaluation.trained import evaluate_trained
+from nasbench import arguments
+from nasbench.budget import ProxyBudget
 from nasbench.results.formats import Column, render
 from nasbench.results.vocabulary import COSTS
 
@@ -40,40 +39,60 @@ SHOWN = (
 )
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", required=True, help=arguments.space_help("its space"))
+    p.add_argument(
+        "--arch",
+        required=True,
+        metavar="NAME|FILE.json|ARCHSTRING",
+        help="a reference arch name, an arch JSON file, or the space's benchmark arch string",
+    )
+    arguments.add_data(p)
+    arguments.add_budget(p, what="the training")
+    arguments.add_device(p)
+    p.add_argument("--seed", type=arguments.seed_int, default=0)
+    arguments.add_format(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_train(
+        args.space,
+        args.arch,
+        dataset=args.dataset or "digits",
+        data_dir=args.data_dir,
+        budget=arguments.budget_of(args) or ProxyBudget(),
+        device=args.device,
+        seed=args.seed,
+        output_format=args.format,
+    )
+
+
 def run_train(
     space_name: str,
     arch_spec: str,
     *,
     dataset: str = "digits",
     data_dir: str | None = None,
-    epochs: int | None = None,
-    image_size: int | None = None,
-    batch_size: int | None = None,
-    train_fraction: float = 1.0,
+    budget: ProxyBudget | None = None,
     device: str = "auto",
     seed: int = 0,
     output_format: str = "table",
 ) -> int:
     """Train `arch_spec` (a reference name of the space, a JSON file or the space's benchmark arch
-    string) and print its metrics."""
+    string) under `budget` and print its metrics."""
+    from nasbench.arch_strings import resolve_arch
+    from nasbench.evaluation.context import Request, resolve_device
+    from nasbench.evaluation.trained import evaluate_trained
+    from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
+
+    budget = budget or ProxyBudget()
     space, arch, label = resolve_arch(f"{space_name}:{arch_spec}")
     device = resolve_device(device)
-    data = load_dataset(
-        dataset,
-        data_dir=data_dir or "data",
-        image_size=image_size,
-        train_fraction=train_fraction,
-        seed=0,
-    )
-    recipe = make_recipe(data.name, getattr(space, "TRAIN_DEFAULTS", {}), epochs, batch_size)
-    ctx = Context(
-        space=space,
-        protocol="",  # nothing is stored
-        data=data,
-        recipe=recipe,
-        device=device,
-        test=data.test_x is not None,
-    )
+    recipe_defaults = getattr(space, "TRAIN_DEFAULTS", {})
+    budget_recipe(dataset, recipe_defaults, budget)  # a bad recipe before the data is read
+    data = budget_data(dataset, data_dir, budget)
+    recipe = budget_recipe(data.name, recipe_defaults, budget)
+    ctx = trained_context(space, data, recipe, {}, device=device, test=data.test_x is not None)
     row = evaluate_trained(arch, ctx, Request(seeds=(seed,))).row
     if row["status"] != "complete":
         print(f"nasbench: {label}: {row['status']}: {row['error']}", file=sys.stderr)

@@ -35,10 +35,10 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from nasbench.errors import UsageError
+from nasbench.names import SAMPLER_NAMES
 
 ConstraintsFunc = Callable[[FrozenTrial], Sequence[float]]
 
-SAMPLER_NAMES = ("tpe", "nsga2", "random", "qmc", "gp", "grid", "local")
 MULTI_OBJECTIVE = frozenset({"tpe", "nsga2", "random", "qmc", "gp", "grid"})
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # above this many cells GridSampler's enumeration stops being a sensible strategy

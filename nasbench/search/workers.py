@@ -268,5 +268,6 @@ def fail_trials_of(
             error=reason,
             dataset=settings.dataset,
         )
+        row["seed"] = settings.seed  # the study's: the trial's own seeds are not known here
         store_row(settings.storage, row)
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)

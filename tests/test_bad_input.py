@@ -1,0 +1,105 @@
+"""Bad input, whatever the command: exactly one line on stderr, exit status 2, no traceback, no
+informational line before it, and the database (a real one, with studies and rows of every
+source) byte-identical afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasbench.cli import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "before_budget.db"
+DB = "{db}"  # replaced by the copy of the fixture
+BUDGET_CASES = [
+    ("epochs=0", "epochs must be in [1, 10000]"),
+    ("epochs=99999999999999999999", "epochs must be in [1, 10000]"),
+    ("train_fraction=nan", "train_fraction must be a finite number"),
+    ("image_size=5000", "image_size must be in [1, 1024]"),
+    ("width=0.5", "is not KEY=VALUE"),
+    ("epochs=1,epochs=2", "sets epochs twice"),
+]
+SEARCH = ["search", "--space", "mobilenet", "--study-name", "s", "--trials", "5"]  # the stored one
+FRESH = ["search", "--space", "mobilenet", "--study-name", "fresh", "--trials", "5"]
+CASES = [
+    # the storage itself
+    (["search", "--space", "mobilenet", "--storage", "sqlite:///{dir}"], "is a directory"),
+    (["search", "--space", "mobilenet", "--storage", "sqlite:///{text}"], "is not a SQLite database"),
+    (["search", "--space", "mobilenet", "--storage", ""], "storage"),
+    (["search", "--space", "mobilenet", "--storage", "postgresql+psycopg://nobody@127.0.0.1:9/x"],
+     "cannot connect"),
+    (["table", "--storage", "sqlite:///{text}"], "is not a SQLite database"),
+    (["retrain", "--study-name", "s", "--pareto", "--storage", "sqlite:///{dir}"], "is a directory"),
+    # names that do not exist
+    ([*FRESH, "--dataset", "nosuch"], "unknown dataset 'nosuch'"),
+    ([*FRESH, "--dataset", "imagefolder:/no/such/folder"], "/no/such/folder"),
+    ([*FRESH, "--sampler", "nosuch"], "unknown sampler 'nosuch'"),
+    ([*FRESH, "--objectives", "acc,flops"], "unknown objective"),
+    (["search", "--space", "nosuch"], "unknown space 'nosuch'"),
+    (["retrain", "--study-name", "nosuch", "--pareto"], "no study 'nosuch'"),
+    (["export", "--study-name", "nosuch", "--pareto", "--output", "{dir}/out"], "no study 'nosuch'"),
+    (["measure", "--study-name", "nosuch"], "no study 'nosuch'"),
+    (["baseline", "--models", "notamodel"], "notamodel"),
+    (["fidelity", "--benchmark", "nb202", "--dataset", "digits", "--archs", "4"],
+     "unknown benchmark"),
+    # a rerun that would measure something else
+    ([*SEARCH, "--dataset", "synthetic"], "was run with dataset='digits'"),
+    ([*SEARCH, "--epochs", "3"], "was run with the budget 'epochs=1,train_fraction=0.3'"),
+    ([*SEARCH, "--objectives", "acc,params"], "was run with objectives"),
+    # values out of range
+    ([*SEARCH, "--trials", "99999999999999999999"], "trials"),
+    ([*SEARCH, "--seed", "-1"], "--seed: must be in [0, 4294967295]"),
+    ([*SEARCH, "--budget", "epochs=2", "--epochs", "3"], "also given as 3"),
+    ([*SEARCH, "--devices", "cuda:9"], "cuda"),
+    (["retrain", "--study-name", "s", "--pareto", "--seeds", "0"], "seeds"),
+    (["retrain", "--study-name", "s", "--pareto", "--weights-dir", "{text}"], "is a file"),
+    *[([*SEARCH, "--budget", text], complaint) for text, complaint in BUDGET_CASES],
+    *[(["fidelity", "--benchmark", "nas-bench-macro", "--dataset", "digits", "--archs", "4",
+        "--budget", text], complaint) for text, complaint in BUDGET_CASES],
+    *[(["retrain", "--study-name", "s", "--pareto", "--budget", text], complaint)
+      for text, complaint in BUDGET_CASES],
+    *[(["baseline", "--models", "resnet18", "--budget", text], complaint)
+      for text, complaint in BUDGET_CASES],
+    *[(["train", "--space", "mobilenet", "--arch", "mobilenet_v2", "--budget", text], complaint)
+      for text, complaint in BUDGET_CASES],
+]  # fmt: skip
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> dict[str, Path]:
+    db = tmp_path / "n.db"
+    shutil.copyfile(FIXTURE, db)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    return {"db": db, "dir": folder, "text": text}
+
+
+@pytest.mark.parametrize(("args", "complaint"), CASES, ids=[" ".join(a)[:70] for a, _ in CASES])
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(places, monkeypatch, args, complaint):
+    monkeypatch.delenv("NASBENCH_WORKERS", raising=False)  # the parallel default, as a user has it
+    args = [a.format(**places) for a in args]
+    if "--storage" not in args and args[0] not in ("train", "profile"):  # (they store nothing)
+        args += ["--storage", f"sqlite:///{places['db']}"]
+    before = {name: _digest(path) for name, path in places.items() if path.is_file()}
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    lines = err.getvalue().strip().splitlines()
+    assert code == 2, (code, err.getvalue())
+    assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), lines
+    assert complaint in lines[0], lines[0]
+    assert out.getvalue() == ""
+    after = {name: _digest(path) for name, path in places.items() if path.is_file()}
+    assert after == before, "a refused command changed a stored file"
+    assert sorted(p.name for p in places["dir"].iterdir()) == []
