@@ -4,20 +4,26 @@ A benchmark table names each architecture by a string (NAS-Bench-201's `|op~0|+|
 strings of NAS-Bench-Macro and Channel-Bench-Macro). `parse_arch_string` turns one into the space's
 arch dict and `format_arch_string` back; the spaces that have one accept it wherever an arch is
 (`SPACE:ARCHSTRING`): `resolve_arch` turns any such reference into the space and its validated arch.
+A shipped space's codec is the torch-free module `search_spaces.arch_strings.<space>` (parse,
+format, EXAMPLE); a user's own space (a dotted module path) has one when it defines
+`parse_arch_string(text)` and `format_arch_string(arch)` itself.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from nasbench.cells import from_nb201_string, to_nb201_string
-from nasbench.macro_archs import MACRO_ARCHS
 from nasbench.spaces import ArchError, SpaceError, load_space, read_arch_file
+
+CODECS = "search_spaces.arch_strings"
 
 
 @dataclass(frozen=True)
@@ -26,46 +32,42 @@ class ArchString:
 
     parse: Callable[[str], dict[str, Any]]  # raises ArchError naming what is wrong
     format: Callable[[dict[str, Any]], str]  # raises ArchError for an invalid arch
-    example: str
 
 
-ARCH_STRINGS: dict[str, ArchString] = {
-    "nb201": ArchString(
-        from_nb201_string,
-        to_nb201_string,
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
-    ),
-    "nas_bench_macro": ArchString(
-        MACRO_ARCHS["nas_bench_macro"].from_string,
-        MACRO_ARCHS["nas_bench_macro"].to_string,
-        "01201122",
-    ),
-    "channel_bench_mobilenet": ArchString(
-        MACRO_ARCHS["channel_bench_mobilenet"].from_string,
-        MACRO_ARCHS["channel_bench_mobilenet"].to_string,
-        "3334344",
-    ),
-    "channel_bench_resnet": ArchString(
-        MACRO_ARCHS["channel_bench_resnet"].from_string,
-        MACRO_ARCHS["channel_bench_resnet"].to_string,
-        "4344424",
-    ),
-}
+@cache
+def arch_string_spaces() -> tuple[str, ...]:
+    """Names of the shipped spaces with a benchmark arch string (the codec modules' names)."""
+    package = importlib.import_module(CODECS)
+    names = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")]
+    return tuple(sorted(names))
 
 
 def has_arch_string(space_name: str) -> bool:
     """Whether the space called `space_name` has a benchmark arch string."""
-    return space_name in ARCH_STRINGS
+    return _find_codec(space_name) is not None
+
+
+@cache  # tables parse and format every row (16,384) through it
+def _find_codec(space_name: str) -> ArchString | None:
+    if "." in space_name:  # a user's space: its codec, if any, is the module's own pair
+        space = load_space(space_name)
+        parse = getattr(space, "parse_arch_string", None)
+        format_ = getattr(space, "format_arch_string", None)
+        return ArchString(parse, format_) if callable(parse) and callable(format_) else None
+    if space_name not in arch_string_spaces():
+        return None
+    module = importlib.import_module(f"{CODECS}.{space_name}")
+    return ArchString(module.parse, module.format)
 
 
 def _codec(space_name: str) -> ArchString:
-    try:
-        return ARCH_STRINGS[space_name]
-    except KeyError:
-        valid = ", ".join(sorted(ARCH_STRINGS))
+    codec = _find_codec(space_name)
+    if codec is None:
         raise SpaceError(
-            f"space {space_name!r} has no benchmark arch string; spaces with one: {valid}"
-        ) from None
+            f"space {space_name!r} has no benchmark arch string; spaces with one: "
+            f"{', '.join(arch_string_spaces())}"
+        )
+    return codec
 
 
 def parse_arch_string(space_name: str, text: str) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def resolve_arch(spec: str) -> tuple[ModuleType, dict[str, Any], str]:
         raise SpaceError(
             f"{ref!r} is neither a reference arch of space {space_name!r} "
             f"({_reference_names(space)}) nor a JSON file; {space_name} has no arch string "
-            f"(spaces with one: {', '.join(sorted(ARCH_STRINGS))})"
+            f"(spaces with one: {', '.join(arch_string_spaces())})"
         )
     space.validate(arch)
     return space, arch, label

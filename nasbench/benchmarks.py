@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from nasbench.arch_strings import (
-    ARCH_STRINGS,
+    arch_string_spaces,
     format_arch_string,
     has_arch_string,
     parse_arch_string,
@@ -403,7 +403,7 @@ def _label(columns: tuple[str, ...]) -> str:
 def _no_arch_string(space: str) -> str:
     return (
         f"space {space!r} has no benchmark arch string, so no table can name its archs; "
-        f"spaces with one: {', '.join(sorted(ARCH_STRINGS))}"
+        f"spaces with one: {', '.join(arch_string_spaces())}"
     )
 
 

@@ -13,7 +13,10 @@ SMALLEST_ARCH: dict (the cheapest arch suggest() samples; a new study with a cos
 evaluates it first, so that its Pareto front reaches the cheap end of the space), GRID: dict
 (Optuna parameter name -> choices, for spaces small enough to enumerate) and
 BENCHMARK_IMAGE_SIZE / BENCHMARK_NUM_CLASSES (the input of the space's benchmark table, which
-`profile` defaults to). An architecture is a plain JSON dict; its id is a hash of its canonical
+`profile` defaults to) and arch_costs(arch, num_classes, image_size) -> {params, macs} (exact costs
+without building the network, for tables of thousands of archs). A space with a benchmark table
+has a torch-free codec module of the same name in `search_spaces.arch_strings` (its arch strings:
+parse, format, EXAMPLE). An architecture is a plain JSON dict; its id is a hash of its canonical
 JSON. `nasbench.arch_strings` resolves "SPACE:NAME", "SPACE:FILE.json" and "SPACE:ARCHSTRING".
 """
 
@@ -44,12 +47,13 @@ class SpaceError(UsageError, ValueError):
 
 
 def space_names() -> list[str]:
-    """Names of the spaces shipped in the `search_spaces` package (modules defining NAME)."""
+    """Names of the spaces shipped in the `search_spaces` package (its public modules; private
+    modules and subpackages such as `arch_strings` are not spaces)."""
     import search_spaces
 
     names = []
     for info in pkgutil.iter_modules(search_spaces.__path__):
-        if not info.name.startswith("_"):
+        if not info.name.startswith("_") and not info.ispkg:
             names.append(info.name)
     return sorted(names)
 

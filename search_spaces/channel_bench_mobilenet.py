@@ -21,23 +21,23 @@ from typing import Any
 from torch import nn
 
 from nasbench.layers import ClassificationModel, conv_bn_act
-from nasbench.macro_archs import CHANNEL_BENCH_MOBILENET, CHANNEL_MOBILENET_MAX_WIDTHS
 from search_spaces._macro_blocks import MBBlock
+from search_spaces.arch_strings import channel_bench_mobilenet as strings
 
 NAME = "channel_bench_mobilenet"
 BENCHMARK_IMAGE_SIZE = 32
 BENCHMARK_NUM_CLASSES = 10
 
 FIELDS = ("widths",)
-MAX_WIDTHS = CHANNEL_MOBILENET_MAX_WIDTHS
+MAX_WIDTHS = strings.MAX_WIDTHS
 KERNEL_SIZE = 3
 
 # 4^7 = 16,384 archs: GridSampler and exhaustive checks can enumerate them
-GRID: dict[str, list[int]] = CHANNEL_BENCH_MOBILENET.grid
-SMALLEST_ARCH: dict[str, list[int]] = CHANNEL_BENCH_MOBILENET.smallest
-to_string = CHANNEL_BENCH_MOBILENET.to_string
-from_string = CHANNEL_BENCH_MOBILENET.from_string
-validate = CHANNEL_BENCH_MOBILENET.validate
+GRID: dict[str, list[int]] = strings.ARCHS.grid
+SMALLEST_ARCH: dict[str, list[int]] = strings.ARCHS.smallest
+to_string = strings.format
+from_string = strings.parse
+validate = strings.ARCHS.validate
 
 REFERENCE_ARCHS: dict[str, dict[str, list[int]]] = {
     # best mean test accuracy of the CIFAR-10 table (91.89 %)
@@ -51,7 +51,7 @@ REFERENCE_ARCHS: dict[str, dict[str, list[int]]] = {
 
 def suggest(trial: Any) -> dict[str, list[int]]:
     """Sample every channel count from an Optuna trial (one categorical `widths_i` per position)."""
-    return CHANNEL_BENCH_MOBILENET.suggest(trial)
+    return strings.ARCHS.suggest(trial)
 
 
 def build(

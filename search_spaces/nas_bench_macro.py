@@ -21,15 +21,15 @@ from typing import Any
 from torch import nn
 
 from nasbench.layers import ClassificationModel, conv_bn_act
-from nasbench.macro_archs import MACRO_OPS, NAS_BENCH_MACRO
 from search_spaces._macro_blocks import MBBlock
+from search_spaces.arch_strings import nas_bench_macro as strings
 
 NAME = "nas_bench_macro"
 BENCHMARK_IMAGE_SIZE = 32
 BENCHMARK_NUM_CLASSES = 10
 
 FIELDS = ("layers",)
-OPS = MACRO_OPS
+OPS = strings.OPS
 STEM_WIDTH = 32
 STAGE_DEPTHS = (2, 3, 3)
 STAGE_WIDTHS = (64, 128, 256)
@@ -38,11 +38,11 @@ LAST_CHANNELS = 1280
 MB_OPS = {"mb_k3_e3": (3, 3), "mb_k5_e6": (5, 6)}
 
 # 3^8 = 6,561 archs: GridSampler and exhaustive checks can enumerate them
-GRID: dict[str, list[str]] = NAS_BENCH_MACRO.grid
-SMALLEST_ARCH: dict[str, list[str]] = NAS_BENCH_MACRO.smallest
-to_string = NAS_BENCH_MACRO.to_string
-from_string = NAS_BENCH_MACRO.from_string
-validate = NAS_BENCH_MACRO.validate
+GRID: dict[str, list[str]] = strings.ARCHS.grid
+SMALLEST_ARCH: dict[str, list[str]] = strings.ARCHS.smallest
+to_string = strings.format
+from_string = strings.parse
+validate = strings.ARCHS.validate
 
 REFERENCE_ARCHS: dict[str, dict[str, list[str]]] = {
     # best mean test accuracy of the CIFAR-10 table (93.13 %)
@@ -56,7 +56,7 @@ REFERENCE_ARCHS: dict[str, dict[str, list[str]]] = {
 
 def suggest(trial: Any) -> dict[str, list[str]]:
     """Sample the op of every layer from an Optuna trial (one categorical `layers_i` per layer)."""
-    return NAS_BENCH_MACRO.suggest(trial)
+    return strings.ARCHS.suggest(trial)
 
 
 def make_layer(op: str, in_channels: int, out_channels: int, stride: int) -> nn.Module:

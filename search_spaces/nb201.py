@@ -23,21 +23,17 @@ on even sizes (32x32) it is NAS-Bench-201's pooling exactly.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import cache
 from typing import Any
 
 import torch
 from torch import nn
 
-from nasbench.cells import (  # noqa: F401  (to/from_nb201_string: part of the space)
-    EDGES,
-    NUM_NODES,
-    OPS,
-    from_nb201_string,
-    to_nb201_string,
-    validate_cell,
-)
 from nasbench.layers import ClassificationModel
+from nasbench.measure import count_macs, count_params
 from nasbench.spaces import ArchError
+from search_spaces.arch_strings import nb201 as strings
+from search_spaces.arch_strings.nb201 import EDGES, NUM_NODES, OPS, validate_cell
 
 NAME = "nb201"
 # the input of the NAS-Bench-201 CIFAR-10 table: `profile` of an nb201 arch defaults to it
@@ -80,6 +76,8 @@ def suggest(trial: Any) -> dict[str, str]:
 
 
 validate = validate_cell
+to_nb201_string = strings.format
+from_nb201_string = strings.parse
 
 
 # ---- modules, as NAS-Bench-201's cell_operations.py and cell_infers/ --------------------------------
@@ -172,3 +170,40 @@ def build(
         )
     parts["last_act"] = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
     return ClassificationModel(nn.Sequential(parts), channels, num_classes, dropout=0.0)
+
+
+def arch_costs(arch: dict[str, str], num_classes: int, image_size: int) -> dict[str, int]:
+    """{params, macs} of the network `build` makes from `arch`, exactly, without building it."""
+    validate(arch)
+    base, per_edge = _op_costs(num_classes, image_size)
+    return {c: base[c] + sum(per_edge[arch[edge]][c] for edge in EDGES) for c in base}
+
+
+@cache
+def _op_costs(
+    num_classes: int, image_size: int
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """A network's params and MACs split into the skeleton's and each edge op's.
+
+    Every edge of a cell maps C channels to C channels at one resolution and the nodes only add,
+    so a network's cost is the skeleton's plus, for each edge, the cost of its op there. The five
+    networks whose edges all hold one op are measured once each and give those costs; tests check
+    the sum against direct measurements of sampled cells.
+    """
+    totals = {}
+    for op in OPS:
+        with torch.device("cpu"):
+            model = build(dict.fromkeys(EDGES, op), num_classes, 3, image_size)
+        totals[op] = {
+            "params": count_params(model),
+            "macs": count_macs(model, (1, 3, image_size, image_size)).macs,
+        }
+    base = totals["none"]
+    per_edge: dict[str, dict[str, int]] = {}
+    for op, total in totals.items():
+        per_edge[op] = {}
+        for column in base:
+            cost, remainder = divmod(total[column] - base[column], len(EDGES))
+            assert remainder == 0, f"{op}: {column} not shared evenly by the edges"
+            per_edge[op][column] = cost
+    return base, per_edge

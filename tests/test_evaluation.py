@@ -13,7 +13,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture_spaces import toy  # noqa: E402
 
 from nasbench.benchmarks import load_benchmark  # noqa: E402
-from nasbench.cells import EDGES, to_nb201_string  # noqa: E402
 from nasbench.data import load_dataset  # noqa: E402
 from nasbench.evaluation.context import Context, Request, make_recipe  # noqa: E402
 from nasbench.evaluation.limits import constraint_values  # noqa: E402
@@ -24,6 +23,7 @@ from nasbench.evaluation.model import (  # noqa: E402
 from nasbench.evaluation.tabular import evaluate_tabular, macs_of_cell  # noqa: E402
 from nasbench.evaluation.trained import evaluate_trained, latency_timing  # noqa: E402
 from nasbench.spaces import load_space  # noqa: E402
+from search_spaces.nb201 import EDGES, to_nb201_string  # noqa: E402
 
 SMALL = {"width": 4, "poison": "none"}
 

@@ -15,18 +15,17 @@ import pytest
 import torch
 
 from nasbench.arch_strings import (
-    ARCH_STRINGS,
     format_arch_string,
     has_arch_string,
     parse_arch_string,
     resolve_arch,
 )
 from nasbench.cli import main
-from nasbench.macro_archs import MACRO_ARCHS
 from nasbench.measure import count_macs, count_params
 from nasbench.results import store
 from nasbench.search.samplers import make_sampler
 from nasbench.spaces import ArchError, SpaceError, load_space
+from search_spaces.arch_strings import nb201 as nb201_strings
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -47,7 +46,7 @@ KNOWN_ROWS = {
     "channel_bench_mobilenet": ("3334344", 1289962, 139921408),
     "channel_bench_resnet": ("3334344", 11075530, 963923712),
 }
-NB201_STRING = ARCH_STRINGS["nb201"].example
+NB201_STRING = nb201_strings.EXAMPLE
 NB201_STRING_PARAMS = 802426  # its row of nb201_cifar10.csv
 FAST_TRAINING = ["--epochs", "1", "--train-fraction", "0.3", "--seed", "1"]
 
@@ -224,7 +223,7 @@ def test_suggest_samples_one_categorical_per_position_over_the_grid(space_name):
         assert json.loads(json.dumps(arch)) == arch
         assert {n: list(d.choices) for n, d in trial.distributions.items()} == space.GRID
         study.tell(trial, 0.0)
-    field = MACRO_ARCHS[space_name].field
+    (field,) = space.FIELDS
     assert list(space.GRID) == [f"{field}_{i}" for i in range(len(arch[field]))]
 
 

@@ -20,9 +20,9 @@ import pytest
 import torch
 
 from nasbench.cli import main
-from nasbench.macro_archs import MACRO_OPS as OPS
 from nasbench.results import store
 from search_spaces import nb201
+from search_spaces.nas_bench_macro import OPS
 
 TESTS = Path(__file__).resolve().parent
 FAST = ["--epochs", "2", "--train-fraction", "0.3", "--seed", "1"]

@@ -4,18 +4,22 @@ Same signature as the trained evaluator, so the search runs a tabular benchmark 
 answers the same accuracy every time, so nothing is confirmed and a stored result is always reused.
 Params and MACs come from the table when it has them; otherwise from the network the space builds
 for the benchmark's dataset (classes and input size): `arch_costs` for one arch, `table_costs` for
-every row (the true front needs them all).
+every row (the true front needs them all). A space that knows its costs without building the network
+(nb201: a skeleton plus one cost per edge op) says so by defining `arch_costs(arch, num_classes,
+image_size)`; the others' networks are built and measured, once per arch.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
 import torch
 
-from nasbench.arch import arch_hash
+from nasbench.arch import arch_hash, canonical_json
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import COST_COLUMNS, TabularBenchmark
 from nasbench.config import OBJECTIVES, directions
@@ -54,10 +58,18 @@ def evaluate_tabular(arch: dict[str, Any], ctx: Context, request: Request) -> Ev
 
 def arch_costs(space: Any, bench: TabularBenchmark, arch: dict[str, Any]) -> dict[str, int]:
     """{params, macs} of the network `space` builds from `arch` for the benchmark's dataset."""
-    if space.NAME == "nb201":
-        base, per_edge = _cell_op_costs(bench.num_classes, bench.image_size)
-        return {c: base[c] + sum(per_edge[op][c] for op in arch.values()) for c in COST_COLUMNS}
-    return dict(_built_costs(space.NAME, bench.key(arch), bench.num_classes, bench.image_size))
+    return space_costs(space, arch, bench.num_classes, bench.image_size)
+
+
+def space_costs(
+    space: Any, arch: dict[str, Any], num_classes: int, image_size: int
+) -> dict[str, int]:
+    """{params, macs} of the network `space` builds from `arch`: the space's own `arch_costs` when
+    it has one, else measured on the built network (cached per arch)."""
+    own = getattr(space, "arch_costs", None)
+    if own is not None:
+        return own(arch, num_classes, image_size)
+    return dict(_built_costs(space, canonical_json(arch), num_classes, image_size))
 
 
 def table_costs(bench: TabularBenchmark) -> pd.DataFrame:
@@ -100,51 +112,17 @@ def true_front(
 
 
 def macs_of_cell(
-    space: Any, arch: dict[str, str], num_classes: int = 10, image_size: int = 32
+    space: Any, arch: dict[str, Any], num_classes: int = 10, image_size: int = 32
 ) -> int:
-    """MACs of the NAS-Bench-201 network built from a cell (CIFAR-10 by default)."""
-    base, per_edge = _cell_op_costs(num_classes, image_size)
-    del space  # the cell's skeleton is fixed; kept for callers that pass the space
-    return base["macs"] + sum(per_edge[op]["macs"] for op in arch.values())
-
-
-@cache
-def _cell_op_costs(
-    num_classes: int, image_size: int
-) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """A NAS-Bench-201 network's params and MACs split into the skeleton's and each edge op's.
-
-    Every edge of a cell maps C channels to C channels at one resolution and the nodes only add,
-    so a network's cost is the skeleton's plus, for each edge, the cost of its op there. The five
-    networks whose edges all hold one op are measured once each and give those costs; tests check
-    the sum against direct measurements of sampled cells.
-    """
-    space = load_space("nb201")
-    totals = {}
-    for op in space.OPS:
-        with torch.device("cpu"):
-            model = space.build(dict.fromkeys(space.EDGES, op), num_classes, 3, image_size)
-        totals[op] = {
-            "params": count_params(model),
-            "macs": count_macs(model, (1, 3, image_size, image_size)).macs,
-        }
-    base = totals["none"]
-    per_edge: dict[str, dict[str, int]] = {}
-    for op, total in totals.items():
-        per_edge[op] = {}
-        for column in COST_COLUMNS:
-            cost, remainder = divmod(total[column] - base[column], len(space.EDGES))
-            assert remainder == 0, f"{op}: {column} not shared evenly by the edges"
-            per_edge[op][column] = cost
-    return base, per_edge
+    """MACs of the network `space` builds from `arch` (CIFAR-10's input by default)."""
+    return space_costs(space, arch, num_classes, image_size)["macs"]
 
 
 @cache
 def _built_costs(
-    space_name: str, key: str, num_classes: int, image_size: int
+    space: ModuleType, arch_json: str, num_classes: int, image_size: int
 ) -> tuple[tuple[str, int], ...]:
-    space = load_space(space_name)
     with torch.device("cpu"):
-        model = space.build(parse_arch_string(space_name, key), num_classes, 3, image_size)
+        model = space.build(json.loads(arch_json), num_classes, 3, image_size)
     macs = count_macs(model, (1, 3, image_size, image_size)).macs
     return (("params", count_params(model)), ("macs", macs))

@@ -1,4 +1,4 @@
-"""NAS-Bench-201 cells as plain data: edges, ops, validation and the benchmark's string form (no torch).
+"""Space `nb201`'s arch strings: the NAS-Bench-201 cell as plain data and its string (no torch).
 
 An arch is a dict with one field per edge of the cell, `edge_J_I` being the op from node I to node J
 (node 0 is the cell input, node 3 its output). The NAS-Bench-201 string writes it node by node,
@@ -17,6 +17,7 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4
 EDGES = tuple(f"edge_{j}_{i}" for j in range(1, NUM_NODES) for i in range(j))
 _EDGE = re.compile(r"([a-z0-9_]+)~(\d+)")
+EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
 
 def validate_cell(arch: dict[str, Any]) -> None:
@@ -33,7 +34,7 @@ def validate_cell(arch: dict[str, Any]) -> None:
         check_choice(arch, edge, list(OPS))
 
 
-def to_nb201_string(arch: dict[str, Any]) -> str:
+def format(arch: dict[str, Any]) -> str:
     """The NAS-Bench-201 string of an arch, e.g. |nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|."""
     validate_cell(arch)
     nodes = []
@@ -42,7 +43,7 @@ def to_nb201_string(arch: dict[str, Any]) -> str:
     return "+".join(nodes)
 
 
-def from_nb201_string(text: str) -> dict[str, str]:
+def parse(text: str) -> dict[str, str]:
     """The arch dict of a NAS-Bench-201 string; ArchError saying what is wrong for a malformed one."""
     if not isinstance(text, str):
         raise ArchError(f"a NAS-Bench-201 arch string must be a str, not {type(text).__name__}")

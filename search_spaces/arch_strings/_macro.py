@@ -1,4 +1,4 @@
-"""NAS-Bench-Macro and Channel-Bench-Macro archs as plain data: fields, choices, validation, digit strings (no torch).
+"""Digit arch strings shared by the NAS-Bench-Macro and Channel-Bench-Macro codecs (no torch).
 
 Each of the three spaces has one list field, position i taking one of `choices[i]`, and its
 benchmark table writes an arch as one digit per position:
@@ -19,11 +19,6 @@ from typing import Any
 
 from nasbench.spaces import ArchError, check_choice, check_keys, check_stage_list
 
-MACRO_OPS = ("identity", "mb_k3_e3", "mb_k5_e6")
-MACRO_LAYERS = 8
-# widest channel count of each position (digit 4); digit d gives round(d * M / 4)
-CHANNEL_MOBILENET_MAX_WIDTHS = (128, 768, 768, 768, 256, 1536, 1024)
-CHANNEL_RESNET_MAX_WIDTHS = (256, 256, 256, 512, 512, 512, 512)
 CHANNEL_DIGITS = (1, 2, 3, 4)
 
 
@@ -124,25 +119,7 @@ class DigitArchs:
         )
 
 
-def _channel_choices(max_widths: Sequence[int]) -> tuple[tuple[int, ...], ...]:
-    return tuple(tuple(round(d * m / 4) for d in CHANNEL_DIGITS) for m in max_widths)
-
-
-NAS_BENCH_MACRO = DigitArchs(
-    "nas_bench_macro", "layers", (MACRO_OPS,) * MACRO_LAYERS, first_digit=0
-)
-CHANNEL_BENCH_MOBILENET = DigitArchs(
-    "channel_bench_mobilenet",
-    "widths",
-    _channel_choices(CHANNEL_MOBILENET_MAX_WIDTHS),
-    first_digit=CHANNEL_DIGITS[0],
-)
-CHANNEL_BENCH_RESNET = DigitArchs(
-    "channel_bench_resnet",
-    "widths",
-    _channel_choices(CHANNEL_RESNET_MAX_WIDTHS),
-    first_digit=CHANNEL_DIGITS[0],
-)
-MACRO_ARCHS: dict[str, DigitArchs] = {
-    a.name: a for a in (NAS_BENCH_MACRO, CHANNEL_BENCH_MOBILENET, CHANNEL_BENCH_RESNET)
-}
+def channel_archs(name: str, max_widths: Sequence[int]) -> DigitArchs:
+    """A Channel-Bench-Macro width space: digit d at position i is round(d * max_widths[i] / 4)."""
+    choices = tuple(tuple(round(d * m / 4) for d in CHANNEL_DIGITS) for m in max_widths)
+    return DigitArchs(name, "widths", choices, first_digit=CHANNEL_DIGITS[0])
