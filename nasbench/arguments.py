@@ -1,7 +1,7 @@
 """The argument groups several commands share, defined once (storage, study, trials, format, budget,
 data, benchmark, latency timing), and the argparse types that check numbers at the border.
 
-Nothing here imports torch: building the parser, --help and a one-line error stay fast.
+Nothing here imports torch or pandas: building the parser, --help and a one-line error stay fast.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 from nasbench.budget import KNOBS, ProxyBudget, combine
 from nasbench.config import DEFAULT_STORAGE, DEVICES, LATENCY_BUDGET_S, SEED_MAX
-from nasbench.names import DATASET_NAMES, SAMPLER_NAMES
-from nasbench.results.formats import FORMATS
+from nasbench.names import DATASET_NAMES, FORMATS, SAMPLER_NAMES
 from nasbench.spaces import space_names
 
 LATENCY_BUDGET_MAX_S = 600.0  # a typo such as 1e20 would time one model until killed

@@ -1,7 +1,9 @@
-"""The names the command line offers, without importing what they name (no torch, no optuna).
+"""The names the command line offers, without importing what they name (no torch, no optuna,
+no pandas), so that building the parser and --help stay fast.
 
-Each tuple is the one definition its module uses (data.DATASET_NAMES, search.samplers.SAMPLER_NAMES,
-zero_cost.ZERO_COST_PROXIES keys); tests/test_cli.py checks that they agree.
+DATASET_NAMES and SAMPLER_NAMES are the definitions nasbench.data and nasbench.search.samplers
+import; ZERO_COST_NAMES (the keys of zero_cost.ZERO_COST_PROXIES, a table of functions) and FORMATS
+(results.formats.FORMATS, beside pandas) are copies: tests/test_cli.py checks that all agree.
 """
 
 from __future__ import annotations
@@ -17,3 +19,4 @@ DATASET_NAMES = (
 )
 SAMPLER_NAMES = ("tpe", "nsga2", "random", "qmc", "gp", "grid", "local")
 ZERO_COST_NAMES = ("synflow", "nwot", "snip", "grad_norm")
+FORMATS = ("table", "json", "csv", "md", "latex")

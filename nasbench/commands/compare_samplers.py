@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nasbench import arguments
-from nasbench.benchmarks import load_benchmark
 from nasbench.names import SAMPLER_NAMES
-from nasbench.results.formats import Column, is_machine, render
 
 REPORTED_TRIALS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 1000)
 BASELINE = "random"
@@ -64,7 +62,9 @@ def run_compare(
 ) -> int:
     """Print the comparison at a few trial counts (and, with cost objectives and random among the
     samplers, each sampler paired with random seed by seed), and optionally write an HTML figure."""
+    from nasbench.benchmarks import load_benchmark
     from nasbench.report.compare_figure import compare_figure
+    from nasbench.results.formats import Column, is_machine, render
     from nasbench.search.compare import paired_against, reference_note, run_comparison, summarize
 
     samplers = [s.strip() for s in samplers]

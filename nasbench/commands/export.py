@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 from nasbench import arguments
-from nasbench.results import store
-from nasbench.results.selection import check_trial_choice, select_trials
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +44,8 @@ def run_export(
 ) -> int:
     """Export every chosen trial into `output`, with a manifest (export.json) listing them."""
     from nasbench.export import export_trial, rebuild_snippet
+    from nasbench.results import store
+    from nasbench.results.selection import check_trial_choice, select_trials
     from nasbench.workflow.studies import load_search_attrs
 
     check_trial_choice(trials, pareto)

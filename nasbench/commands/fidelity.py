@@ -9,8 +9,6 @@ from nasbench import arguments
 from nasbench.budget import ProxyBudget
 from nasbench.errors import UsageError
 from nasbench.names import ZERO_COST_NAMES
-from nasbench.results.formats import check_format, is_machine, render
-from nasbench.results.ranking import SUMMARY_COLUMNS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Measure what is missing, then print one row per budget."""
     from nasbench.evaluation.context import resolve_device
+    from nasbench.results.formats import check_format, is_machine, render
+    from nasbench.results.ranking import SUMMARY_COLUMNS
     from nasbench.workflow.fidelity import FidelitySettings, run_fidelity
 
     if not args.benchmark:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from nasbench import arguments
-from nasbench.results import store
-from nasbench.results.formats import render
 from nasbench.results.vocabulary import STATUSES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
 def run_studies(url: str, *, output_format: str = "table") -> int:
     import optuna
+    import pandas as pd
+
+    from nasbench.results import store
+    from nasbench.results.formats import render
 
     store.check_storage(url, create=False)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
