@@ -116,7 +116,7 @@ def test_retrain_of_the_front_takes_the_studys_pareto_trials(searched):
         (["--pareto", "--trial", "1"], "--pareto, or --trial N (repeatable), not both"),
         ([], "name the trials: --pareto, or --trial N (repeatable)"),
         (["--trial", "99"], "has no evaluated trial 99; evaluated trials: 0-3"),
-        (["--trial", "-1"], "must be at least 0"),
+        (["--trial", "-1"], "--trial: must be in [0, 1000000]"),
         (["--trial", "1", "--seeds", "0"], "--seeds: must be in [1, 1000]"),
         (["--trial", "1", "--study-name", "nosuch"], "no study 'nosuch'"),
     ],
