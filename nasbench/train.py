@@ -177,8 +177,7 @@ def _train(
     train_y = data.train_y.to(device)
     n = len(train_y)
     batch_size = min(config.batch_size, n)
-    steps_per_epoch = n // batch_size  # drop the ragged last batch: a batch of 1 breaks batch norm
-    total_steps = steps_per_epoch * config.epochs
+    steps_per_epoch, total_steps = steps_of(config, n)
 
     optimizer = _optimizer(model, config)
     scheduler = _scheduler(optimizer, config, steps_per_epoch, total_steps)
@@ -360,12 +359,40 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
+# warm-up takes at most this share of a run's steps, so that even a one-epoch budget anneals
+MAX_WARMUP_FRACTION = 1 / 3
+
+
+def warmup_steps(config: TrainConfig, steps_per_epoch: int, total_steps: int) -> int:
+    """Steps of linear warm-up: the recipe's warm-up epochs, at most a third of the run (earlier
+    versions capped it at every step but the last, so a one-epoch budget never annealed)."""
+    return min(
+        round(config.warmup_epochs * steps_per_epoch), int(total_steps * MAX_WARMUP_FRACTION)
+    )
+
+
+def steps_of(config: TrainConfig, num_train: int) -> tuple[int, int]:
+    """(steps per epoch, total steps) of a training on `num_train` images: the ragged last batch
+    is dropped (a batch of 1 breaks batch norm)."""
+    steps_per_epoch = num_train // min(config.batch_size, num_train)
+    return steps_per_epoch, steps_per_epoch * config.epochs
+
+
+def schedule_changed(config: TrainConfig, num_train: int) -> bool:
+    """Whether this recipe's warm-up is shorter now than before the one-third cap: results trained
+    under the old schedule then belong to another protocol."""
+    steps_per_epoch, total = steps_of(config, num_train)
+    wanted = round(config.warmup_epochs * steps_per_epoch)
+    return min(wanted, total - 1) != warmup_steps(config, steps_per_epoch, total)
+
+
 def _scheduler(
     optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
+    """Linear warm-up, then cosine annealing to zero at the last step."""
     from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
-    warmup = min(round(config.warmup_epochs * steps_per_epoch), total_steps - 1)
+    warmup = warmup_steps(config, steps_per_epoch, total_steps)
     cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup, 1))
     if warmup <= 0:
         return cosine

@@ -49,7 +49,7 @@ CASES = [
      "unknown benchmark"),
     # a rerun that would measure something else
     ([*SEARCH, "--dataset", "synthetic"], "was run with dataset='digits'"),
-    ([*SEARCH, "--epochs", "3"], "was run with the budget 'epochs=1,train_fraction=0.3'"),
+    ([*SEARCH, "--epochs", "3"], "was run with the budget 'epochs=2,train_fraction=0.3'"),
     ([*SEARCH, "--objectives", "acc,params"], "was run with objectives"),
     # values out of range
     ([*SEARCH, "--trials", "99999999999999999999"], "trials"),

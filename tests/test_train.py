@@ -538,3 +538,44 @@ def test_training_on_cuda_with_bf16_autocast(synthetic):
     assert result["val_acc"] > 90.0
     again = train(small_cnn(3, 4), synthetic, config, device="cuda", seed=0, test=True)
     assert again["train_loss"] == pytest.approx(result["train_loss"], rel=1e-3)
+
+
+def _learning_rates(config, steps_per_epoch: int) -> list[float]:
+    """The learning rate of every step of a training, and the one after its last step."""
+    from nasbench.train import _scheduler
+
+    total = steps_per_epoch * config.epochs
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
+    scheduler = _scheduler(optimizer, config, steps_per_epoch, total)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return [*rates, optimizer.param_groups[0]["lr"]]
+
+
+@pytest.mark.parametrize(("epochs", "warmup_epochs"), [(1, 1.0), (1, 0.5), (3, 1.0), (3, 0.5)])
+def test_a_schedule_warms_up_for_at_most_a_third_and_ends_at_zero(epochs, warmup_epochs):
+    from nasbench.train import TrainConfig
+
+    config = TrainConfig(epochs=epochs, warmup_epochs=warmup_epochs, lr=0.2)
+    rates = _learning_rates(config, steps_per_epoch=30)
+    total = 30 * epochs
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(0.2)
+    assert peak <= total // 3  # the warm-up ends within the first third
+    assert peak == min(round(warmup_epochs * 30), total // 3)  # shortened only when longer
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)  # after the last step: zero
+    assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1 :], strict=False))
+
+
+def test_a_shortened_warm_up_is_another_protocol_and_an_unchanged_one_keeps_its_hash():
+    from nasbench.train import TrainConfig, schedule_changed
+
+    # digits' default (3 epochs, half an epoch of warm-up) and longer budgets are as they were
+    assert not schedule_changed(TrainConfig(epochs=3, warmup_epochs=0.5, batch_size=64), 1077)
+    assert not schedule_changed(TrainConfig(epochs=10, warmup_epochs=1.0, batch_size=128), 45000)
+    # one epoch with a warm-up of an epoch (the image-folder recipe) or of half of it changes
+    assert schedule_changed(TrainConfig(epochs=1, warmup_epochs=1.0, batch_size=128), 45000)
+    assert schedule_changed(TrainConfig(epochs=1, warmup_epochs=0.5, batch_size=64), 1077)

@@ -15,7 +15,7 @@ from nasbench.benchmarks import TabularBenchmark
 from nasbench.budget import ProxyBudget
 from nasbench.data import DataSplits
 from nasbench.errors import UsageError
-from nasbench.train import TrainConfig, default_train_config
+from nasbench.train import TrainConfig, default_train_config, schedule_changed
 
 
 @dataclass(frozen=True)
@@ -103,5 +103,7 @@ def protocol_hash(
             num_train=int(len(data.train_y)),
             recipe=dataclasses.asdict(config),
         )
+        if schedule_changed(config, len(data.train_y)):  # only then: other hashes stay as they were
+            protocol["warmup"] = "at most a third of the steps"
     text = json.dumps(protocol, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

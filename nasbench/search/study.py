@@ -285,7 +285,10 @@ def _recipe_difference(before: dict[str, Any] | None, now: dict[str, Any] | None
         ]
         if changed:
             return f" (recipe {'; '.join(changed)})"
-    return " (image size, training set size or --confirm-runs)"
+    return (
+        " (image size, training set size, --confirm-runs, or a warm-up longer than a third of the "
+        "run, which this version shortens)"
+    )
 
 
 def benchmark_attrs(ctx: Context) -> dict[str, Any]:
