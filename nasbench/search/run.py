@@ -22,6 +22,13 @@ from nasbench.search.signals import Terminated, exit_status
 from nasbench.search.study import prepare_search, quiet_optuna
 
 
+def already_complete(settings: SearchSettings, done: int) -> str:
+    return (
+        f"study {settings.study_name!r} already has {done} of {settings.trials} trials; "
+        "raise --trials to run more"
+    )
+
+
 def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     """Run (or resume) a study in this process until it holds settings.trials counted trials."""
     quiet_optuna()
@@ -29,11 +36,7 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     done = counted_trials(study)
     if done >= settings.trials:
         if not quiet:
-            print(
-                f"study {settings.study_name!r} already has {done} of {settings.trials} trials; "
-                f"raise --trials to run more",
-                file=sys.stderr,
-            )
+            print(already_complete(settings, done), file=sys.stderr)
         return 0
     objective = Objective(
         settings, ctx, evaluate_tabular if ctx.benchmark is not None else evaluate_trained

@@ -29,7 +29,7 @@ from nasbench.errors import UsageError
 from nasbench.evaluation.context import resolve_device
 from nasbench.search.budget import counted_trials
 from nasbench.search.objective import search_identity
-from nasbench.search.run import run_search
+from nasbench.search.run import already_complete, run_search
 from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
 from nasbench.search.study import prepare_search, quiet_optuna
 from nasbench.workflow.rows import store_row
@@ -128,6 +128,10 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
     check_devices(devices)
     # checks the settings and records them, once for all (and decides the budget of a rerun)
     settings, _, study = prepare_search(settings)
+    done = counted_trials(study)
+    if done >= settings.trials:  # nothing to do: no worker is started
+        print(already_complete(settings, done), file=sys.stderr)
+        return 0
     if announce:
         print(announce, file=sys.stderr, flush=True)
     context = mp.get_context("spawn")
