@@ -11,14 +11,14 @@ import pandas as pd
 
 from nasbench import arguments
 from nasbench.results import store
-from nasbench.results.formats import Column, check_format, render
+from nasbench.results.formats import Column, check_format, render, shown_column
 from nasbench.results.latency import MEASURED
 from nasbench.results.selection import search_rows, select_trials
 from nasbench.spaces import load_space
 
 COLUMNS = (
-    Column("latency_ms", "latency (ms)", decimals=3),
-    Column("latency_iqr_ms", "IQR (ms)", decimals=3),
+    shown_column("latency_ms"),
+    shown_column("latency_iqr_ms"),
     Column("search_latency_ms", "search machine (ms)", decimals=3),
 )
 

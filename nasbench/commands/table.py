@@ -14,7 +14,7 @@ from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, load_benchmark
 from nasbench.config import OBJECTIVES, parse_objectives
 from nasbench.errors import UsageError
 from nasbench.results import store
-from nasbench.results.formats import Column, check_format, is_machine, render
+from nasbench.results.formats import check_format, is_machine, render, shown_column
 from nasbench.results.latency import on_device
 from nasbench.results.pareto import pareto_mask
 from nasbench.results.publishable import (
@@ -25,12 +25,9 @@ from nasbench.results.publishable import (
 from nasbench.results.ranking import SUMMARY_COLUMNS, summarize_fidelity
 from nasbench.results.table import SORT_KEYS, results_table, sort_column, table_columns
 
-BENCHMARK_ACCURACY = (Column("val_acc", decimals=2), Column("test_acc", decimals=2))
-BENCHMARK_COSTS = {
-    "macs": Column("macs", "MACs (M)", scale=1e-6, decimals=2),
-    "params": Column("params", "params (M)", scale=1e-6, decimals=3),
-    "latency_ms": Column("latency_ms", decimals=3),
-}
+BENCHMARK_COLUMNS = tuple(
+    shown_column(name) for name in ("val_acc", "test_acc", "macs", "params", "latency_ms")
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -181,6 +178,5 @@ def run_benchmark_table(
             f"archs; val_acc = {bench.select_label}, test_acc = {reported}{device_note}",
             file=sys.stderr,
         )
-    columns = [*BENCHMARK_ACCURACY, *BENCHMARK_COSTS.values()]
-    sys.stdout.write(render(table, output_format, columns))
+    sys.stdout.write(render(table, output_format, BENCHMARK_COLUMNS))
     return 0

@@ -9,34 +9,18 @@ import pandas as pd
 
 from nasbench import arguments
 from nasbench.budget import ProxyBudget
-from nasbench.results.formats import Column, render
-from nasbench.results.vocabulary import COSTS
+from nasbench.results.formats import render, shown_column
 
 # what `train` prints, in order; json and csv print them exactly, the others as people read them
-SHOWN = (
-    Column("name"),
-    Column("arch_hash"),
-    Column("dataset"),
-    *(Column(c.column, c.label, c.scale, c.decimals) for c in COSTS),
-    Column("val_acc", "val acc (%)", decimals=2),
-    Column("test_acc", "test acc (%)", decimals=2),
-    Column("train_loss", decimals=4),
-    Column("train_s", "train (s)", decimals=1),
-    Column("eval_s", "eval (s)", decimals=2),
-    Column("images_per_s", "images/s", decimals=0),
-    Column("epochs"),
-    Column("batch_size"),
-    Column("image_size"),
-    Column("latency_iqr_ms", "latency IQR (ms)", decimals=3),
-    Column("latency_repeats"),
-    Column("peak_memory_mb", "peak memory (MB)", decimals=1),
-    Column("device"),
-    Column("device_name"),
-    Column("dtype"),
-    Column("threads"),
-    Column("torch_version"),
-    Column("cuda_version"),
-)
+SHOWN = tuple(
+    shown_column(name)
+    for name in (
+        "name", "arch_hash", "dataset", "macs", "latency_ms", "params", "val_acc", "test_acc",
+        "train_loss", "train_s", "eval_s", "images_per_s", "epochs", "batch_size", "image_size",
+        "latency_iqr_ms", "latency_repeats", "peak_memory_mb", "device", "device_name", "dtype",
+        "threads", "torch_version", "cuda_version",
+    )
+)  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

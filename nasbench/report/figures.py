@@ -15,7 +15,7 @@ from nasbench.config import OBJECTIVES
 from nasbench.report.info import is_number, labels, value_order
 from nasbench.report.load import Study
 from nasbench.results.pareto import pareto_mask
-from nasbench.results.vocabulary import COSTS, Cost
+from nasbench.results.vocabulary import COSTS, SHOWN, Cost
 
 COLORS = qualitative.Plotly
 BASELINE_COLOR = "#222222"
@@ -238,7 +238,7 @@ def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
     if cost.notna().all():
         dims.append(dict(label=macs.label, values=(cost * macs.scale).to_numpy(np.float32)))
     accuracy = rows["val_acc"].astype(float).to_numpy(np.float32)
-    dims.append(dict(label="val acc (%)", values=accuracy))
+    dims.append(dict(label=SHOWN["val_acc"].label, values=accuracy))
     fig = go.Figure(
         go.Parcoords(
             dimensions=dims,
@@ -246,7 +246,7 @@ def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
                 color=accuracy,
                 colorscale="Viridis",
                 showscale=True,
-                colorbar=dict(title="val acc (%)"),
+                colorbar=dict(title=SHOWN["val_acc"].label),
             ),
             labelangle=-30 if len(dims) > 10 else 0,
             labelside="top",

@@ -14,12 +14,11 @@ import pandas as pd
 from nasbench.arch import arch_summaries, flatten_arch
 from nasbench.config import OBJECTIVES
 from nasbench.report.load import Study
-from nasbench.results.pareto import hypervolume_history
+from nasbench.results.pareto import REFERENCE_COST_MARGIN, hypervolume_history
 from nasbench.results.table import evaluated_rows
-from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED, STATUSES, Cost, plain
+from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED, SHOWN, STATUSES, Cost, plain
 
 IMPORTANCE_MAX_TRIALS = 500  # a seeded subsample beyond this keeps the report within seconds
-HYPERVOLUME_MARGIN = 1.1  # reference cost: 1.1 x the largest cost, so the costliest point counts
 
 
 class ReportRows(NamedTuple):
@@ -304,7 +303,7 @@ def hypervolume_reference(histories: list[pd.DataFrame], column: str) -> float |
     costs = costs[costs > 0]
     if not len(costs):
         return None
-    return float(costs.max()) * HYPERVOLUME_MARGIN
+    return float(costs.max()) * REFERENCE_COST_MARGIN
 
 
 def hypervolume_curve(history: pd.DataFrame, column: str, reference: float) -> np.ndarray:
@@ -418,6 +417,19 @@ def parameter_importances(flat: pd.DataFrame, accuracy: pd.Series) -> dict[str, 
 
 # ---------------------------------------------------------------- trials table
 
+# the trials table's numbers, scaled and rounded as vocabulary.SHOWN says
+NUMBERS_SHOWN = ("params", "macs", "latency_ms", "val_acc", "val_acc_std", "train_runs", "test_acc",
+                 "train_s")  # fmt: skip
+
+
+def _shown_values(name: str) -> Callable[[pd.DataFrame], pd.Series] | None:
+    """How the trials table writes a column: scaled and rounded, or as it is."""
+    shown = SHOWN[name]
+    if shown.decimals is None:
+        return None
+    return lambda rows: (rows[name].astype(float) * shown.scale).round(shown.decimals)
+
+
 TRIAL_COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None], ...] = (
     ("study", "study_name", None),
     ("trial", "trial_number", None),
@@ -426,27 +438,13 @@ TRIAL_COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None]
     ("status", "status", None),
     ("space", "space", None),
     ("arch", "arch", None),
-    ("params (M)", "params", lambda r: (r["params"].astype(float) / 1e6).round(3)),
-    ("MACs (M)", "macs", lambda r: (r["macs"].astype(float) / 1e6).round(2)),
-    ("latency (ms)", "latency_ms", lambda r: r["latency_ms"].astype(float).round(3)),
-    ("val acc (%)", "val_acc", lambda r: r["val_acc"].astype(float).round(2)),
-    ("val acc std", "val_acc_std", lambda r: r["val_acc_std"].astype(float).round(2)),
-    ("runs", "train_runs", None),
-    ("test acc (%)", "test_acc", lambda r: r["test_acc"].astype(float).round(2)),
-    ("train (s)", "train_s", lambda r: r["train_s"].astype(float).round(1)),
-    ("reason", "error", None),
-)
-NUMERIC_COLUMNS = {
-    "trial",
-    "params (M)",
-    "MACs (M)",
-    "latency (ms)",
-    "val acc (%)",
-    "val acc std",
-    "runs",
-    "test acc (%)",
-    "train (s)",
-}
+    *(
+        (SHOWN[name].label, name, _shown_values(name))
+        for name in ("params", "macs", "latency_ms", "val_acc", "val_acc_std", "train_runs",
+                     "test_acc", "train_s", "error")
+    ),
+)  # fmt: skip
+NUMERIC_COLUMNS = {"trial", *(SHOWN[name].label for name in NUMBERS_SHOWN)}
 
 
 def trials_data(frame: pd.DataFrame, summaries: pd.Series) -> dict[str, Any]:

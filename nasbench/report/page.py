@@ -23,6 +23,7 @@ from nasbench.report import figures, info
 from nasbench.report.load import Study, load_studies, select_studies
 from nasbench.results.formats import Column, human_cells
 from nasbench.results.latency import on_device
+from nasbench.results.pareto import REFERENCE_COST_MARGIN
 from nasbench.results.publishable import (
     has_retrained_rows,
     publishable_columns,
@@ -317,7 +318,7 @@ def _history_section(page: Page, studies: list[Study], colors: dict[str, str]) -
     section.parts.append(
         _note(
             f"Area dominated by the front in (accuracy / 100, {esc(cost.label)} / reference) "
-            f"with reference point (0 %, {info.HYPERVOLUME_MARGIN:g} × the largest "
+            f"with reference point (0 %, {REFERENCE_COST_MARGIN:g} × the largest "
             f"{esc(cost.label)} in this report): 1 would be 100 % accuracy at no cost. Computed "
             "from the results rows, the same for every study."
         )

@@ -2,12 +2,13 @@
 
 `json` and `csv` carry raw column names (`macs`, `val_acc`, ...) and exact values: integers stay
 integers, a mean and its spread are two columns, nested values (an arch) stay JSON. `table`, `md`
-and `latex` are for people: labelled columns ("MACs (M)"), scaled and rounded, empty columns left
+and `latex` are for people: labelled columns (`MACs (M)`), scaled and rounded, empty columns left
 out. One `render` serves every command, so the formats mean the same everywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from nasbench.errors import UsageError
-from nasbench.results.vocabulary import plain
+from nasbench.results.vocabulary import SHOWN, plain
 
 FORMATS = ("table", "json", "csv", "md", "latex")
 MACHINE_FORMATS = ("json", "csv")
@@ -39,6 +40,14 @@ class Column:
     @property
     def heading(self) -> str:
         return self.label or self.name
+
+
+def shown_column(name: str, /, **changes: Any) -> Column:
+    """The Column of a results column as the one table (vocabulary.SHOWN) shows it, with
+    `changes` (e.g. text=...); a column not in the table shows its raw name."""
+    shown = SHOWN.get(name)
+    base = Column(name) if shown is None else Column(name, shown.label, shown.scale, shown.decimals)
+    return dataclasses.replace(base, **changes)
 
 
 def check_format(output_format: str) -> None:

@@ -22,6 +22,8 @@ from optuna._hypervolume import compute_hypervolume
 from nasbench.config import directions
 
 ACCURACY_IDEAL = 100.0  # percent
+# hypervolume reference cost: this many times the largest cost, so the costliest point counts too
+REFERENCE_COST_MARGIN = 1.1
 
 
 def _minimised(points: Sequence[Sequence[float]], directions: Sequence[str]) -> np.ndarray:

@@ -8,14 +8,14 @@ import math
 
 import pandas as pd
 
-from nasbench.results.formats import Column, is_machine
+from nasbench.results.formats import Column, is_machine, shown_column
 from nasbench.results.table import ARCH_COLUMNS
 
 RETRAINED_SOURCES = ("retrain", "baseline")
 COLUMNS = (
     *ARCH_COLUMNS,
     Column("proxy_acc", "proxy val acc (%)", decimals=2),
-    Column("test_acc_mean", "test acc (%)", decimals=2),
+    shown_column("test_acc", name="test_acc_mean"),
     Column("test_acc_std", "test acc std", decimals=2),
     Column("seeds"),
     Column("epochs"),

@@ -7,27 +7,21 @@ import pandas as pd
 
 from nasbench.arch import arch_summaries
 from nasbench.errors import UsageError
-from nasbench.results.formats import Column, is_machine
+from nasbench.results.formats import Column, is_machine, shown_column
 from nasbench.results.pareto import pareto_mask
-from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED
+from nasbench.results.vocabulary import EVALUATED
 
 # the table's columns: raw name (json, csv) and how people read it (table, md, latex)
 # what names an architecture and what it costs: the first columns of every table of archs
 ARCH_COLUMNS = (
-    Column("study_name", "study"),
-    Column("name"),
-    Column("arch", text=arch_summaries),
-    *(
-        Column(c.column, c.label, c.scale, c.decimals)
-        for c in (COST_BY_COLUMN["params"], COST_BY_COLUMN["macs"], COST_BY_COLUMN["latency_ms"])
-    ),
+    shown_column("study_name"),
+    shown_column("name"),
+    shown_column("arch", text=arch_summaries),
+    *(shown_column(name) for name in ("params", "macs", "latency_ms")),
 )
 COLUMNS = (
     *ARCH_COLUMNS,
-    Column("val_acc", "val acc (%)", decimals=2),
-    Column("val_acc_std", "val acc std", decimals=2),
-    Column("train_runs", "runs"),
-    Column("test_acc", "test acc (%)", decimals=2),
+    *(shown_column(name) for name in ("val_acc", "val_acc_std", "train_runs", "test_acc")),
 )
 _BY_NAME = {c.name: c for c in COLUMNS}
 # sort key -> ascending; accuracy sorts best first

@@ -10,20 +10,38 @@ EVALUATED = ("complete", "reused")  # statuses whose row carries a measured accu
 SOURCES = ("search", "baseline", "fidelity", "retrain", "measure")
 
 
-class Cost(NamedTuple):
-    """A cost column of the results table and how people read it."""
+class Shown(NamedTuple):
+    """A results column and how people read it (tables for people, the report's axes)."""
 
     column: str
     label: str  # axis and table label, with the printed unit
-    scale: float  # column value x scale = the printed value
-    decimals: int
+    scale: float = 1.0  # column value x scale = the printed value
+    decimals: int | None = None  # rounding of the printed value (None: as it is)
 
 
-COSTS = (
-    Cost("macs", "MACs (M)", 1e-6, 2),
-    Cost("latency_ms", "latency (ms)", 1.0, 3),
-    Cost("params", "params (M)", 1e-6, 3),
-)
+# the one table of the results columns shown to people: table, report, benchmarks, train, measure
+SHOWN = {
+    shown.column: shown
+    for shown in (
+        Shown("macs", "MACs (M)", 1e-6, 2),
+        Shown("latency_ms", "latency (ms)", 1.0, 3),
+        Shown("params", "params (M)", 1e-6, 3),
+        Shown("val_acc", "val acc (%)", 1.0, 2),
+        Shown("val_acc_std", "val acc std", 1.0, 2),
+        Shown("train_runs", "runs"),
+        Shown("test_acc", "test acc (%)", 1.0, 2),
+        Shown("train_s", "train (s)", 1.0, 1),
+        Shown("eval_s", "eval (s)", 1.0, 2),
+        Shown("images_per_s", "images/s", 1.0, 0),
+        Shown("train_loss", "train loss", 1.0, 4),
+        Shown("latency_iqr_ms", "latency IQR (ms)", 1.0, 3),
+        Shown("peak_memory_mb", "peak memory (MB)", 1.0, 1),
+        Shown("study_name", "study"),
+        Shown("error", "reason"),
+    )
+}
+Cost = Shown  # the cost columns are shown columns too
+COSTS = (SHOWN["macs"], SHOWN["latency_ms"], SHOWN["params"])
 COST_BY_COLUMN = {cost.column: cost for cost in COSTS}
 
 

@@ -27,14 +27,13 @@ from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, TabularBenchmark, load_b
 from nasbench.config import OBJECTIVES, directions
 from nasbench.errors import UsageError
 from nasbench.evaluation.tabular import objective_table, true_front
-from nasbench.results.pareto import hypervolume, hypervolume_history
+from nasbench.results.pareto import REFERENCE_COST_MARGIN, hypervolume, hypervolume_history
 from nasbench.search import samplers as sampler_table
 from nasbench.spaces import load_space
 
 # the objectives a table answers; the first must be accuracy (the table's selection accuracy)
 COMPARE_OBJECTIVES = ("acc", "macs", "params", "latency")
 # hypervolume reference: 0 % accuracy, and 1.1 x the largest cost of the table
-REFERENCE_COST_MARGIN = 1.1
 
 
 def run_comparison(
