@@ -85,7 +85,9 @@ def test_search_settings_take_the_budget_from_flags_and_files_knob_by_knob(tmp_p
         path.write_text(text)
         assert make_settings(str(path), {}).budget == ProxyBudget(epochs=2, image_size=16), text
         # a flag wins over the file for its knob; the file's other knobs stay
-        assert make_settings(str(path), {"epochs": 5}).budget == ProxyBudget(epochs=5, image_size=16)
+        assert make_settings(str(path), {"epochs": 5}).budget == ProxyBudget(
+            epochs=5, image_size=16
+        )
     path.write_text('budget = "epochs=2"\nepochs = 3\n')
     with pytest.raises(UsageError, match="also given as 3"):
         make_settings(str(path), {})

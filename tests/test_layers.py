@@ -20,9 +20,20 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("search", ("nasbench.search",)),
     ("workflow", ("nasbench.workflow",)),
     ("evaluation", ("nasbench.evaluation",)),
-    ("torch side", ("nasbench.layers", "nasbench.attention", "nasbench.measure", "nasbench.data",
-                    "nasbench.train", "nasbench.models", "nasbench.profile", "nasbench.zero_cost",
-                    "nasbench.export")),  # fmt: skip
+    (
+        "torch side",
+        (
+            "nasbench.layers",
+            "nasbench.attention",
+            "nasbench.measure",
+            "nasbench.data",
+            "nasbench.train",
+            "nasbench.models",
+            "nasbench.profile",
+            "nasbench.zero_cost",
+            "nasbench.export",
+        ),
+    ),  # fmt: skip
     ("report", ("nasbench.report",)),
     ("results", ("nasbench.results", "nasbench.store")),
 ]
