@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,22 +293,25 @@ def _download_or_explain(fetch: Callable[[], object], download: bool, missing: s
 
 def _load_imagefolder(path: Path, size: int) -> Raw:
     """PATH/train and PATH/val|test (train/val split from train, test from val|test), else PATH alone."""
-    from torchvision.datasets import ImageFolder
-    from torchvision.transforms import v2
-
     if not path.is_dir():
         raise DataError(f"imagefolder: {path} is not a folder")
     train_dir = path / "train" if (path / "train").is_dir() else path
     test_dirs = [path / d for d in ("test", "val") if (path / d).is_dir()]
     test_dir = test_dirs[0] if train_dir != path and test_dirs else None
-    to_tensor = v2.Compose([v2.PILToTensor(), v2.Resize(size, antialias=True), v2.CenterCrop(size)])
 
     def read(folder: Path) -> tuple[Pair, list[str]]:
+        # torchvision only to decode: importing it costs 2 s, most of a cached CIFAR-10 load
+        from torchvision.datasets import ImageFolder
+        from torchvision.transforms import v2
+
+        # resized on the tensor, one image at a time, exactly as earlier versions did
+        resize = v2.Compose([v2.Resize(size, antialias=True), v2.CenterCrop(size)])
         try:
             ds = ImageFolder(str(folder))
-            images = decode_all([p for p, _ in ds.samples], lambda p: to_tensor(ds.loader(p)))
+            arrays = decode_all([p for p, _ in ds.samples], _decode_images)
         except (FileNotFoundError, OSError) as err:
             raise DataError(f"imagefolder: cannot read {folder}: {_one_line(err)}") from None
+        images = [resize(torch.from_numpy(a).permute(2, 0, 1)) for a in arrays]
         return (torch.stack(images), torch.tensor(ds.targets, dtype=torch.int64)), ds.classes
 
     def decode() -> dict[str, object]:
@@ -326,6 +329,17 @@ def _load_imagefolder(path: Path, size: int) -> Raw:
     (x, y), test, classes = decoded["train"], decoded["test"], list(decoded["classes"])
     train, val = _hold_out_val(x, y, VAL_FRACTION if len(y) >= 200 else 0.2)
     return train, val, test, classes
+
+
+def _decode_images(paths: Sequence[str]) -> list[np.ndarray]:
+    """Each image as ImageFolder reads it (Pillow, RGB), H x W x 3 uint8 at its own size."""
+    from PIL import Image
+
+    decoded = []
+    for path in paths:
+        with Image.open(path) as image:
+            decoded.append(np.array(image.convert("RGB")))  # writable: torch.from_numpy keeps it
+    return decoded
 
 
 def _make_synthetic() -> Raw:

@@ -13,15 +13,18 @@ folder (`rm -r ~/.cache/nasbench`) clears it.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 FORMAT_VERSION = 1  # bump when what a cache file holds changes
+CHUNK = 2000  # images a worker process decodes per task
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
@@ -80,15 +83,22 @@ def load_or_decode(
 
 
 def decode_all(
-    paths: Sequence[str], decode_one: Callable[[str], torch.Tensor], workers: int | None = None
-) -> list[torch.Tensor]:
-    """decode_one over every path with one thread per core (Pillow releases the GIL while it
-    decodes and resizes), in order."""
+    paths: Sequence[str],
+    decode_chunk: Callable[[Sequence[str]], list[np.ndarray]],
+    workers: int | None = None,
+) -> list[np.ndarray]:
+    """decode_chunk over chunks of the paths, one process per core, in order. Processes,
+    not threads: Pillow decodes a 32x32 JPEG in too little time to release the GIL usefully
+    (two threads took 29 s for CIFAR-10's 60,000 images here, one 22.6 s)."""
     workers = workers or _cores()
-    if workers == 1 or len(paths) < 64:
-        return [decode_one(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(decode_one, paths, chunksize=256))
+    chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    if workers == 1 or len(chunks) < 2:
+        parts = [decode_chunk(chunk) for chunk in chunks]
+    else:  # fork: the children inherit the imports and only run Pillow
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            parts = list(pool.map(decode_chunk, chunks))
+    return [image for part in parts for image in part]
 
 
 def _cores() -> int:
