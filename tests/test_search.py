@@ -451,8 +451,8 @@ def test_front_entrants_are_trained_with_more_seeds_and_scored_by_their_mean(tmp
     from nasbench.evaluation.context import make_recipe
     from nasbench.evaluation.model import build_for, train_proxy
     from nasbench.results.pareto import joins_front
-    from nasbench.search.study import trial_seed
     from nasbench.spaces import load_space
+    from nasbench.workflow.studies import trial_seed
 
     url = sqlite_url(tmp_path)
     done = nasbench("search", "--space", "fixture_spaces.toy", "--trials", "6", "--storage", url,

@@ -19,7 +19,8 @@ from nasbench.search.budget import (
 from nasbench.search.objective import Objective, TrialFailed
 from nasbench.search.progress import Progress
 from nasbench.search.signals import Terminated, exit_status
-from nasbench.search.study import prepare_search, quiet_optuna
+from nasbench.search.study import prepare_search
+from nasbench.workflow.studies import quiet_optuna
 
 
 def already_complete(settings: SearchSettings, done: int) -> str:

@@ -24,12 +24,7 @@ from nasbench.search.early_stop import uses_median_pruner
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
 from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
-from nasbench.workflow.studies import (
-    load_search_attrs,
-    quiet_optuna,
-    storage_with_retry,
-    trial_seed,
-)
+from nasbench.workflow.studies import storage_with_retry, trial_seed
 
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = (
@@ -44,12 +39,6 @@ PROTOCOL_SETTINGS = (
 )
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 _DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
-
-__all__ = [
-    "load_search_attrs",
-    "quiet_optuna",
-    "trial_seed",
-]  # where the search's modules find them
 
 
 def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, optuna.Study]:

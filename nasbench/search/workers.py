@@ -31,8 +31,9 @@ from nasbench.search.budget import counted_trials
 from nasbench.search.objective import search_identity
 from nasbench.search.run import already_complete, run_search
 from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
-from nasbench.search.study import prepare_search, quiet_optuna
+from nasbench.search.study import prepare_search
 from nasbench.workflow.rows import store_row
+from nasbench.workflow.studies import quiet_optuna
 
 EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # exit statuses of a worker that stopped cleanly on a signal (nasbench.search.signals.exit_status)
