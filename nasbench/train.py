@@ -225,6 +225,7 @@ def _train(
         )
 
     losses = torch.zeros(steps_per_epoch, device=device)
+    loss_sum = torch.zeros((), device=device)  # over every step: the training-speed estimate
     train_s = eval_s = 0.0
     val_acc = None
     epochs_run = 0
@@ -253,6 +254,7 @@ def _train(
             losses[step] = loss.detach()
         # checked once per epoch so that CUDA need not synchronise at every step
         _check_finite(losses, epoch)
+        loss_sum += losses.sum()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         train_s += time.perf_counter() - start
@@ -272,6 +274,11 @@ def _train(
     result = {
         "val_acc": val_acc,
         "train_loss": float(losses.mean()),
+        # Ru et al. (NeurIPS 2021): the sum of training losses ranks archs; per step, so that
+        # budgets of other lengths read alike (lower is better; a score, not an accuracy)
+        "tse": float(loss_sum) / max(epochs_run * steps_per_epoch, 1),
+        "steps": epochs_run * steps_per_epoch,
+        "images_seen": epochs_run * steps_per_epoch * batch_size,
         "train_s": train_s,
         "images_per_s": epochs_run * steps_per_epoch * batch_size / train_s if train_s > 0 else 0.0,
         "epochs": epochs_run,

@@ -93,6 +93,18 @@ def test_a_zero_cost_score_without_signal_ranks_below_every_finite_score():
 # ---- a fidelity run ------------------------------------------------------------------------------
 
 
+def test_a_trained_budget_also_ranks_by_its_training_speed_estimate_lower_first():
+    truth = [60.0, 70.0, 80.0, 90.0]
+    rows = pd.DataFrame({
+        "source": "fidelity", "status": "complete", "budget": "epochs=1", "truth_acc": truth,
+        "val_acc": [70.0, 60.0, 80.0, 90.0], "proxy_score": math.nan,
+        "tse": [2.0, 1.5, 1.0, 0.5], "train_s": 1.0, "eval_s": 0.0,
+    })  # fmt: skip
+    summary = summarize_fidelity(rows).set_index("budget")
+    assert summary.loc["epochs=1 (tse)", "kendall_tau"] == pytest.approx(1.0)  # falling loss
+    assert summary.loc["epochs=1", "kendall_tau"] == pytest.approx(2 / 3)
+
+
 @pytest.mark.slow
 def test_fidelity_stores_a_row_per_budget_and_arch_and_a_rerun_continues(tmp_path):
     url = sqlite_url(tmp_path)
@@ -102,7 +114,7 @@ def test_fidelity_stores_a_row_per_budget_and_arch_and_a_rerun_continues(tmp_pat
     assert code == 0, err
     summary = {row["budget"]: row for row in json.loads(out)}
     assert set(summary) == {"cost:params", "cost:macs", "epochs=1,train_fraction=0.2",
-                            "zero-cost:synflow"}  # fmt: skip
+                            "epochs=1,train_fraction=0.2 (tse)", "zero-cost:synflow"}  # fmt: skip
     for row in summary.values():
         assert row["archs"] == 4 and -1 <= row["kendall_tau"] <= 1
         assert row["kendall_tau_low"] <= row["kendall_tau"] <= row["kendall_tau_high"]
@@ -113,6 +125,9 @@ def test_fidelity_stores_a_row_per_budget_and_arch_and_a_rerun_continues(tmp_pat
     bench = load_benchmark("nas-bench-macro")
     assert trained["truth_acc"].tolist() == bench.frame.loc[trained["name"], "truth"].tolist()
     assert (trained["epochs"] == 1).all() and trained["val_acc"].between(0, 100).all()
+    # every trained row records its steps, the images they saw and its training-speed estimate
+    assert (trained["steps"] > 0).all() and (trained["tse"] > 0).all()
+    assert (trained["images_seen"] == trained["steps"] * trained["batch_size"]).all()
 
     assert cli(*args)[0] == 0  # nothing missing: nothing trained again
     assert len(store.load_results(url, ["fidelity_nas-bench-macro_digits"])) == 16

@@ -44,6 +44,9 @@ def full_row(**overrides) -> dict:
         "train_runs": 3,
         "test_acc": 96.5,
         "train_loss": 0.0123,
+        "tse": 0.71,
+        "steps": 48,
+        "images_seen": 3072,
         "macs": 5_000_000_000_123,  # beyond 32 bits
         "params": 3_000_000_000,
         "uncounted_ops": {"aten::add": 4, "aten::mul": 1},

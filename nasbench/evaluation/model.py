@@ -36,6 +36,9 @@ COST_COLUMNS = (
 TRAINING_COLUMNS = (
     "val_acc",
     "train_loss",
+    "tse",
+    "steps",
+    "images_seen",
     "train_s",
     "eval_s",
     "images_per_s",

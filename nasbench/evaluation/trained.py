@@ -39,6 +39,9 @@ REUSED_COLUMNS = (
     "train_runs",
     "test_acc",
     "train_loss",
+    "tse",
+    "steps",
+    "images_seen",
     "epochs",
 )
 

@@ -15,6 +15,7 @@ from nasbench.results.formats import Column
 
 TOP_FRACTION = 0.2
 ZERO_COST_PREFIX = "zero-cost:"  # budget label of a zero-cost proxy: zero-cost:NAME
+TSE_SUFFIX = " (tse)"  # a trained budget ranked by its training-speed estimate, not val_acc
 CONFIDENCE = 0.95
 RESAMPLES = 1000
 # how people read a summary (formats.render)
@@ -132,4 +133,12 @@ def fidelity_rows(rows: pd.DataFrame) -> pd.DataFrame:
     # A zero-cost score with no signal is stored as NaN and ranks below every finite score.
     no_signal = rows["budget"].str.startswith(ZERO_COST_PREFIX) & proxy.isna()
     proxy = proxy.astype(float).mask(no_signal, -math.inf)
-    return rows.assign(proxy=proxy)
+    rows = rows.assign(proxy=proxy)
+    # each trained budget ranks a second way: by its training-speed estimate (lower is better)
+    if "tse" not in rows.columns:
+        return rows
+    trained = rows[rows["proxy_score"].isna() & rows["tse"].notna()]
+    by_speed = trained.assign(
+        budget=trained["budget"] + TSE_SUFFIX, proxy=-trained["tse"].astype(float)
+    )
+    return pd.concat([rows, by_speed]) if len(by_speed) else rows

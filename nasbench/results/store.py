@@ -98,6 +98,10 @@ results = sa.Table(
     sa.Column("train_runs", sa.Integer),  # trainings behind val_acc, each with its own seed
     sa.Column("test_acc", sa.Float),
     sa.Column("train_loss", sa.Float),
+    # training-speed estimate: the mean training loss over every step (lower ranks higher)
+    sa.Column("tse", sa.Float),
+    sa.Column("steps", sa.Integer),  # optimizer steps of the (first) training
+    sa.Column("images_seen", sa.BigInteger),  # training images those steps saw
     sa.Column("macs", sa.BigInteger),
     sa.Column("params", sa.BigInteger),
     sa.Column("uncounted_ops", _JSON),
