@@ -152,7 +152,8 @@ def budget_of(args: argparse.Namespace) -> ProxyBudget | None:
     """The budget the flags give (None when none was given); one line when --budget and a
     shorthand disagree or a knob is out of range."""
     budget = ProxyBudget.parse(args.budget) if args.budget is not None else None
-    return combine(budget, {k: getattr(args, k) for k in KNOBS}, "--budget")
+    # (knobs without a shorthand flag, such as val_images, come only through --budget)
+    return combine(budget, {k: getattr(args, k, None) for k in KNOBS}, "--budget")
 
 
 def add_data(p: argparse.ArgumentParser, *, dataset_default: str | None = None) -> None:

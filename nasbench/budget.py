@@ -1,6 +1,7 @@
 """A proxy budget: what one proxy training may cost, as one plain value with one text form (no torch).
 
-The cost knobs are `epochs`, `image_size`, `train_fraction` and `batch_size`; the recipe (optimizer,
+The cost knobs are `epochs`, `image_size`, `train_fraction`, `batch_size` and `val_images` (validate
+on a fixed, stratified subset of that many images); the recipe (optimizer,
 learning rate, augmentation...) is `nasbench.train.TrainConfig`'s. A knob left unset takes the
 dataset's default (its recipe's epochs and batch size, its native resolution, the whole training
 split). The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
@@ -34,6 +35,7 @@ KNOBS: dict[str, Knob] = {
     "image_size": Knob(int, 1, 1024, None),
     "train_fraction": Knob(float, 0.0, 1.0, 1.0, low_open=True),
     "batch_size": Knob(int, 1, 65_536, None),
+    "val_images": Knob(int, 1, 10_000_000, None),
 }
 
 
@@ -45,6 +47,7 @@ class ProxyBudget:
     image_size: int | None = None
     train_fraction: float = 1.0
     batch_size: int | None = None
+    val_images: int | None = None  # a fixed, stratified subset of the validation split
 
     def __post_init__(self) -> None:
         for name, knob in KNOBS.items():

@@ -9,6 +9,7 @@ never depends on the trial seed; a search selects on it, never on the test split
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -172,8 +173,17 @@ Pair = tuple[torch.Tensor, torch.Tensor]
 Raw = tuple[Pair, Pair, Pair | None, list[str]]
 
 
+def with_val_subset(data: DataSplits, count: int) -> DataSplits:
+    """The splits with `count` validation images: a fixed (SPLIT_SEED), stratified subset, the
+    same for every trial and budget; all of them when there are no more."""
+    if count >= len(data.val_y):
+        return data
+    _, held = _stratified_split(data.val_y, count, SPLIT_SEED)
+    return dataclasses.replace(data, val_x=data.val_x[held], val_y=data.val_y[held])
+
+
 def _stratified_split(
-    y: torch.Tensor, held_fraction: float, seed: int
+    y: torch.Tensor, held_fraction: float | int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices (kept, held out), stratified by label when every class can be represented."""
     from sklearn.model_selection import train_test_split

@@ -94,3 +94,26 @@ def test_search_settings_take_the_budget_from_flags_and_files_knob_by_knob(tmp_p
     path.write_text("[budget]\nlr = 0.1\n")
     with pytest.raises(UsageError, match="unknown budget key"):
         make_settings(str(path), {})
+
+
+def test_a_budget_validates_on_a_fixed_stratified_subset_with_its_own_protocol():
+    from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
+
+    whole = ProxyBudget(epochs=1)
+    subset = ProxyBudget.parse("epochs=1,val_images=50")
+    assert subset.label == "epochs=1,val_images=50"
+    full, part = budget_data("digits", None, whole), budget_data("digits", None, subset)
+    again = budget_data("digits", None, subset, base=full)  # the same subset from a loaded base
+    assert len(part.val_y) == 50 and part.val_y.equal(again.val_y) and part.val_x.equal(again.val_x)
+    assert set(part.val_y.tolist()) == set(full.val_y.tolist())  # every class is there
+    assert part.train_y.equal(full.train_y)  # training is untouched
+    recipe = budget_recipe("digits", {}, whole)
+    hashes = {
+        trained_context(None, data, recipe, {}, device="cpu", budget=budget).protocol
+        for data, budget in ((full, whole), (part, subset))
+    }
+    assert len(hashes) == 2  # a subset's accuracies are not the whole split's
+    # without the knob the hash is the one earlier versions computed (no budget in it)
+    assert trained_context(None, full, recipe, {}, device="cpu", budget=whole).protocol == (
+        trained_context(None, full, recipe, {}, device="cpu").protocol
+    )

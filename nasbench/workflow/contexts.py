@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasbench.budget import ProxyBudget
-from nasbench.data import DataSplits, load_dataset
+from nasbench.data import DataSplits, load_dataset, with_val_subset
 from nasbench.evaluation.context import Context, make_recipe, protocol_hash
 from nasbench.train import TrainConfig
 
@@ -16,14 +16,16 @@ def budget_data(
     """The dataset as a budget trains on it (its image size and training fraction); `base`, the
     dataset loaded at its defaults, is reused when the budget changes neither."""
     if base is not None and budget.image_size is None and budget.train_fraction == 1.0:
-        return base
-    return load_dataset(
-        dataset,
-        data_dir=data_dir or "data",
-        image_size=budget.image_size,
-        train_fraction=budget.train_fraction,
-        seed=0,
-    )
+        data = base
+    else:
+        data = load_dataset(
+            dataset,
+            data_dir=data_dir or "data",
+            image_size=budget.image_size,
+            train_fraction=budget.train_fraction,
+            seed=0,
+        )
+    return with_val_subset(data, budget.val_images) if budget.val_images else data
 
 
 def budget_recipe(dataset: str, defaults: dict[str, Any], budget: ProxyBudget) -> TrainConfig:
@@ -43,6 +45,9 @@ def trained_context(
 ) -> Context:
     """A context for training archs of `space` on `data` with `recipe`; its protocol hash names
     the data, the recipe and `protocol_extra` (what else makes two results comparable)."""
+    budget = fields.get("budget")
+    if budget is not None and budget.val_images:  # (only then: other hashes stay as they were)
+        protocol_extra = {**protocol_extra, "num_val": int(len(data.val_y))}
     return Context(
         space=space,
         protocol=protocol_hash(data, recipe, protocol_extra),
