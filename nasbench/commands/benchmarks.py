@@ -9,7 +9,7 @@ import pandas as pd
 
 from nasbench import arguments
 from nasbench.benchmarks import benchmark_summaries
-from nasbench.results.formats import Column, check_format, render
+from nasbench.results.formats import check_format, render, shown_column
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,5 +24,5 @@ def run_benchmarks(output_format: str = "table") -> int:
     """Print one row per shipped benchmark table."""
     check_format(output_format)
     frame = pd.DataFrame(benchmark_summaries())
-    sys.stdout.write(render(frame, output_format, [Column("best_reportable_acc", decimals=2)]))
+    sys.stdout.write(render(frame, output_format, [shown_column("best_reportable_acc")]))
     return 0

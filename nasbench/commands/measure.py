@@ -11,15 +11,13 @@ import pandas as pd
 
 from nasbench import arguments
 from nasbench.results import store
-from nasbench.results.formats import Column, check_format, render, shown_column
+from nasbench.results.formats import check_format, render, shown_column
 from nasbench.results.latency import MEASURED
 from nasbench.results.selection import search_rows, select_trials
 from nasbench.spaces import load_space
 
-COLUMNS = (
-    shown_column("latency_ms"),
-    shown_column("latency_iqr_ms"),
-    Column("search_latency_ms", "search machine (ms)", decimals=3),
+COLUMNS = tuple(
+    shown_column(name) for name in ("latency_ms", "latency_iqr_ms", "search_latency_ms")
 )
 
 

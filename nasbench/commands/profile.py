@@ -12,13 +12,9 @@ import pandas as pd
 
 from nasbench import arguments
 from nasbench.config import LATENCY_BUDGET_S
-from nasbench.results.formats import Column, check_format, render
+from nasbench.results.formats import check_format, render, shown_column
 
-COLUMNS = (
-    Column("latency_ms", decimals=3),
-    Column("latency_iqr_ms", decimals=3),
-    Column("peak_memory_mb", decimals=1),
-)
+COLUMNS = tuple(shown_column(name) for name in ("latency_ms", "latency_iqr_ms", "peak_memory_mb"))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

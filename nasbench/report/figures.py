@@ -15,10 +15,14 @@ from nasbench.config import OBJECTIVES
 from nasbench.report.info import is_number, labels, value_order
 from nasbench.report.load import Study
 from nasbench.results.pareto import pareto_mask
-from nasbench.results.vocabulary import COSTS, SHOWN, Cost
+from nasbench.results.vocabulary import SHOWN, Shown
 
 COLORS = qualitative.Plotly
 BASELINE_COLOR = "#222222"
+ACCURACY = SHOWN["val_acc"]
+# the y (x) value in plotly's hover text, an accuracy rounded as the tables round it
+Y_ACCURACY = "%{y:." + str(ACCURACY.decimals) + "f} %"
+X_ACCURACY = "%{x:." + str(ACCURACY.decimals) + "f} %"
 
 # Trace names, legend groups and axis labels are plotly pseudo-HTML: user text in them is escaped.
 # Hover text is not set here: a trace's meta.hover_rows lists the rows whose text (stored once in
@@ -51,7 +55,7 @@ def _compact(values: np.ndarray) -> np.ndarray:
 
 
 def pareto_figure(
-    studies: list[Study], usable: pd.DataFrame, cost: Cost, colors: dict[str, str]
+    studies: list[Study], usable: pd.DataFrame, cost: Shown, colors: dict[str, str]
 ) -> go.Figure | None:
     """Accuracy against one cost: each study's searched archs and front, and the reference
     models; `usable` are the evaluated rows with both values. None when there is nothing to draw."""
@@ -112,13 +116,13 @@ def pareto_figure(
         return None
     fig.update_layout(
         xaxis=dict(type="log", title=cost.label),
-        yaxis=dict(title="val accuracy (%)"),
+        yaxis=dict(title=ACCURACY.label),
         **_layout(),
     )
     return fig
 
 
-def _add_true_front(fig: go.Figure, study: Study, cost: Cost, color: str) -> None:
+def _add_true_front(fig: go.Figure, study: Study, cost: Shown, color: str) -> None:
     """A benchmark study's true front of this cost (stored with the study), drawn dashed under
     the found one."""
     objectives = study.attrs.get("objectives") or []
@@ -142,7 +146,7 @@ def _add_true_front(fig: go.Figure, study: Study, cost: Cost, color: str) -> Non
             marker=dict(color=color, size=5, symbol="circle-open"),
             opacity=0.6,
             text=[esc(str(a)) for a in true_front.get("arch", [])],
-            hovertemplate="%{text}<br>%{y:.2f} % at %{x}<extra>true front</extra>",
+            hovertemplate="%{text}<br>" + Y_ACCURACY + " at %{x}<extra>true front</extra>",
         )
     )
 
@@ -166,7 +170,7 @@ def best_accuracy_figure(
                 name=f"{esc(s.name)} trials",
                 legendgroup=esc(s.name),
                 marker=dict(color=colors[s.name], size=4, opacity=0.3),
-                hovertemplate="trial %{x}: %{y:.2f} %<extra></extra>",
+                hovertemplate="trial %{x}: " + Y_ACCURACY + "<extra></extra>",
             )
         )
         fig.add_trace(
@@ -178,10 +182,10 @@ def best_accuracy_figure(
                 name=f"{esc(s.name)} best",
                 legendgroup=esc(s.name),
                 line=dict(color=colors[s.name], width=2),
-                hovertemplate="after trial %{x}: best %{y:.2f} %<extra></extra>",
+                hovertemplate="after trial %{x}: best " + Y_ACCURACY + "<extra></extra>",
             )
         )
-    fig.update_layout(xaxis_title="trial", yaxis_title="val accuracy (%)", **_layout(380))
+    fig.update_layout(xaxis_title="trial", yaxis_title=ACCURACY.label, **_layout(380))
     return fig
 
 
@@ -233,12 +237,12 @@ def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
                 ticktext=[str(v) for v in categories],
             )
         dims.append(dim)
-    macs = COSTS[0]
+    macs = SHOWN["macs"]
     cost = rows[macs.column].astype(float)
     if cost.notna().all():
         dims.append(dict(label=macs.label, values=(cost * macs.scale).to_numpy(np.float32)))
     accuracy = rows["val_acc"].astype(float).to_numpy(np.float32)
-    dims.append(dict(label=SHOWN["val_acc"].label, values=accuracy))
+    dims.append(dict(label=ACCURACY.label, values=accuracy))
     fig = go.Figure(
         go.Parcoords(
             dimensions=dims,
@@ -246,7 +250,7 @@ def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
                 color=accuracy,
                 colorscale="Viridis",
                 showscale=True,
-                colorbar=dict(title=SHOWN["val_acc"].label),
+                colorbar=dict(title=ACCURACY.label),
             ),
             labelangle=-30 if len(dims) > 10 else 0,
             labelside="top",
@@ -291,20 +295,27 @@ def fidelity_scatter_figure(rows: pd.DataFrame, summary: pd.DataFrame) -> go.Fig
     columns = min(4, len(budgets))
     n_rows = -(-len(budgets) // columns)
     fig = make_subplots(
-        rows=n_rows, cols=columns, horizontal_spacing=0.06, vertical_spacing=0.12,
+        rows=n_rows,
+        cols=columns,
+        horizontal_spacing=0.06,
+        vertical_spacing=0.12,
         subplot_titles=[f"{esc(b)} (tau {tau[b]:.2f})" for b in budgets],
-    )  # fmt: skip
+    )
     for k, budget in enumerate(budgets):
         group = rows[rows["budget"] == budget]
         fig.add_trace(
             go.Scatter(
-                x=group["proxy"].astype(float), y=group["truth_acc"].astype(float),
-                mode="markers", showlegend=False, marker=dict(size=6, color=qualitative.Plotly[0]),
+                x=group["proxy"].astype(float),
+                y=group["truth_acc"].astype(float),
+                mode="markers",
+                showlegend=False,
+                marker=dict(size=6, color=qualitative.Plotly[0]),
                 text=[esc(str(n)) for n in group["name"]],
                 hovertemplate="%{text}<br>proxy %{x:.4g}<br>truth %{y:.2f} %<extra></extra>",
             ),
-            row=k // columns + 1, col=k % columns + 1,
-        )  # fmt: skip
+            row=k // columns + 1,
+            col=k % columns + 1,
+        )
     fig.update_yaxes(title_text="truth (%)", col=1)
     fig.update_layout(**{**_layout(300 * n_rows), "title": "proxy against full training"})
     return fig
@@ -315,17 +326,21 @@ def fidelity_cost_figure(summary: pd.DataFrame) -> go.Figure:
     seconds = summary["seconds_per_arch"].astype(float).clip(lower=1e-3)
     fig = go.Figure(
         go.Scatter(
-            x=seconds, y=summary["kendall_tau"], mode="markers+text",
-            text=[esc(str(b)) for b in summary["budget"]], textposition="top center",
+            x=seconds,
+            y=summary["kendall_tau"],
+            mode="markers+text",
+            text=[esc(str(b)) for b in summary["budget"]],
+            textposition="top center",
             error_y=dict(
-                type="data", symmetric=False,
+                type="data",
+                symmetric=False,
                 array=summary["kendall_tau_high"] - summary["kendall_tau"],
                 arrayminus=summary["kendall_tau"] - summary["kendall_tau_low"],
             ),
             marker=dict(size=9, color=qualitative.Plotly[1]),
             hovertemplate="%{text}<br>tau %{y:.3f}<br>%{x:.3g} s an arch<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         xaxis=dict(type="log", title="seconds per arch (free proxies at 0.001)"),
         yaxis=dict(title="Kendall tau against the truth", range=[-1, 1]),
@@ -339,21 +354,23 @@ def retrained_figure(table: pd.DataFrame, tau: float) -> go.Figure:
     standard deviation over seeds as an error bar): how well the proxy ranked, by the user's own
     measure."""
     trials = table[table["proxy_acc"].notna()]
+    accuracies = f"proxy {X_ACCURACY}<br>retrained test {Y_ACCURACY}"
     fig = go.Figure(
         go.Scatter(
-            x=trials["proxy_acc"].astype(float), y=trials["test_acc_mean"].astype(float),
+            x=trials["proxy_acc"].astype(float),
+            y=trials["test_acc_mean"].astype(float),
             error_y=dict(type="data", array=trials["test_acc_std"].astype(float).fillna(0)),
-            mode="markers", marker=dict(size=8, color=qualitative.Plotly[0]),
+            mode="markers",
+            marker=dict(size=8, color=qualitative.Plotly[0]),
             text=[esc(str(n)) for n in trials["name"]],
             customdata=trials["seeds"],
-            hovertemplate="%{text}<br>proxy %{x:.2f} %<br>retrained test %{y:.2f} % "
-            "(%{customdata} seeds)<extra></extra>",
+            hovertemplate="%{text}<br>" + accuracies + " (%{customdata} seeds)<extra></extra>",
         )
-    )  # fmt: skip
+    )
     title = "proxy against retrained" + ("" if math.isnan(tau) else f" (Kendall tau {tau:.2f})")
     fig.update_layout(
-        xaxis=dict(title="proxy val accuracy (%)"),
-        yaxis=dict(title="retrained test accuracy (%)"),
+        xaxis=dict(title=SHOWN["proxy_acc"].label),
+        yaxis=dict(title=f"retrained {SHOWN['test_acc'].label}"),
         **{**_layout(), "title": title},
     )
     return fig

@@ -16,7 +16,7 @@ from nasbench.config import OBJECTIVES
 from nasbench.report.load import Study
 from nasbench.results.pareto import REFERENCE_COST_MARGIN, hypervolume_history
 from nasbench.results.table import evaluated_rows
-from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED, SHOWN, STATUSES, Cost, plain
+from nasbench.results.vocabulary import COST_BY_COLUMN, EVALUATED, SHOWN, STATUSES, Shown, plain
 
 IMPORTANCE_MAX_TRIALS = 500  # a seeded subsample beyond this keeps the report within seconds
 
@@ -101,7 +101,8 @@ def overview_rows(study: Study) -> dict[str, str | None]:
     best = None
     if len(searched) and searched["val_acc"].notna().any():
         top = searched.loc[searched["val_acc"].astype(float).idxmax()]
-        best = f"{float(top['val_acc']):.2f} % ({labels(top.to_frame().T)[0]})"
+        accuracy = _formatted(top[["val_acc"]], SHOWN["val_acc"])[0]
+        best = f"{accuracy} ({labels(top.to_frame().T)[0]})"
     return {
         "space": _joined(a.get("space"), _column(rows, "space")),
         "dataset": _joined(a.get("dataset"), _column(rows, "dataset")),
@@ -213,12 +214,15 @@ def hover_texts(rows: pd.DataFrame, summaries: pd.Series) -> list[str]:
     if not len(rows):
         return []
     columns = {
-        "acc": _formatted(rows["val_acc"], 2, 1.0, " %"),
-        "std": _formatted(rows["val_acc_std"], 2, 1.0, ""),
-        "test": _formatted(rows["test_acc"], 2, 1.0, " %"),
-        "macs": _formatted(rows["macs"], 2, 1e-6, " M"),
-        "params": _formatted(rows["params"], 3, 1e-6, " M"),
-        "latency": _formatted(rows["latency_ms"], 3, 1.0, " ms"),
+        key: _formatted(rows[name], SHOWN[name])
+        for key, name in (
+            ("acc", "val_acc"),
+            ("std", "val_acc_std"),
+            ("test", "test_acc"),
+            ("macs", "macs"),
+            ("params", "params"),
+            ("latency", "latency_ms"),
+        )
     }
     texts = []
     for i, (label, study, summary) in enumerate(
@@ -253,9 +257,11 @@ def _wrap(text: str, width: int = 64) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def _formatted(values: pd.Series, digits: int, scale: float, unit: str) -> list[str]:
+def _formatted(values: pd.Series, shown: Shown) -> list[str]:
+    """Each value scaled and rounded as `shown` says, with its unit ("12.35 M")."""
+    unit = f" {shown.unit}" if shown.unit else ""
     return [
-        "–" if np.isnan(v) else f"{v * scale:.{digits}f}{unit}"
+        "–" if np.isnan(v) else f"{v * shown.scale:.{shown.decimals}f}{unit}"
         for v in values.astype(float).to_numpy()
     ]
 
@@ -284,7 +290,7 @@ def history_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values("trial_number", kind="stable")
 
 
-def hypervolume_cost(studies: list[Study]) -> Cost:
+def hypervolume_cost(studies: list[Study]) -> Shown:
     """The studies' shared cost objective (their second objective), else MACs."""
     chosen = {tuple(s.attrs["objectives"][1:2]) for s in studies if s.attrs.get("objectives")}
     if len(chosen) == 1:
@@ -418,8 +424,16 @@ def parameter_importances(flat: pd.DataFrame, accuracy: pd.Series) -> dict[str, 
 # ---------------------------------------------------------------- trials table
 
 # the trials table's numbers, scaled and rounded as vocabulary.SHOWN says
-NUMBERS_SHOWN = ("params", "macs", "latency_ms", "val_acc", "val_acc_std", "train_runs", "test_acc",
-                 "train_s")  # fmt: skip
+TRIAL_NUMBERS = (
+    "params",
+    "macs",
+    "latency_ms",
+    "val_acc",
+    "val_acc_std",
+    "train_runs",
+    "test_acc",
+    "train_s",
+)
 
 
 def _shown_values(name: str) -> Callable[[pd.DataFrame], pd.Series] | None:
@@ -431,20 +445,17 @@ def _shown_values(name: str) -> Callable[[pd.DataFrame], pd.Series] | None:
 
 
 TRIAL_COLUMNS: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None], ...] = (
-    ("study", "study_name", None),
+    (SHOWN["study_name"].label, "study_name", None),
     ("trial", "trial_number", None),
     ("name", "name", None),
     ("source", "source", None),
     ("status", "status", None),
     ("space", "space", None),
     ("arch", "arch", None),
-    *(
-        (SHOWN[name].label, name, _shown_values(name))
-        for name in ("params", "macs", "latency_ms", "val_acc", "val_acc_std", "train_runs",
-                     "test_acc", "train_s", "error")
-    ),
-)  # fmt: skip
-NUMERIC_COLUMNS = {"trial", *(SHOWN[name].label for name in NUMBERS_SHOWN)}
+    *((SHOWN[name].label, name, _shown_values(name)) for name in TRIAL_NUMBERS),
+    (SHOWN["error"].label, "error", None),
+)
+NUMERIC_COLUMNS = {"trial", *(SHOWN[name].label for name in TRIAL_NUMBERS)}
 
 
 def trials_data(frame: pd.DataFrame, summaries: pd.Series) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def hypervolume(
     points: Sequence[Sequence[float]], directions: Sequence[str], reference: Sequence[float]
 ) -> float:
     """The hypervolume of `points` as a fraction of the box between the ideal point and
-    `reference` (e.g. [0, 1.1 x the largest MACs] for accuracy against MACs)."""
+    `reference` (e.g. [0, REFERENCE_COST_MARGIN x the largest MACs] for accuracy against MACs)."""
     losses = normalised_losses(points, directions, reference)
     losses = losses[~np.isnan(losses).any(axis=1) & (losses < 1.0).all(axis=1)]
     if not len(losses):

@@ -8,17 +8,15 @@ import math
 
 import pandas as pd
 
-from nasbench.results.formats import Column, is_machine, shown_column
+from nasbench.results.formats import is_machine, shown_column
 from nasbench.results.table import ARCH_COLUMNS
 
 RETRAINED_SOURCES = ("retrain", "baseline")
 COLUMNS = (
     *ARCH_COLUMNS,
-    Column("proxy_acc", "proxy val acc (%)", decimals=2),
+    shown_column("proxy_acc"),
     shown_column("test_acc", name="test_acc_mean"),
-    Column("test_acc_std", "test acc std", decimals=2),
-    Column("seeds"),
-    Column("epochs"),
+    *(shown_column(name) for name in ("test_acc_std", "seeds", "epochs")),
 )
 _RAW = [c.name for c in COLUMNS]
 
@@ -44,15 +42,22 @@ def publishable_table(frame: pd.DataFrame) -> pd.DataFrame:
         first = group.sort_values("id").iloc[0]
         accuracy = group["test_acc"].astype(float)
         trial = first["trial_number"]
-        rows.append({
-            "study_name": study, "name": name, "arch": first["arch"],
-            "params": first["params"], "macs": first["macs"], "latency_ms": first["latency_ms"],
-            "proxy_acc": proxy.get((study, int(trial)), math.nan)
-            if source == "retrain" and pd.notna(trial) else math.nan,
-            "test_acc_mean": float(accuracy.mean()),
-            "test_acc_std": float(accuracy.std(ddof=1)) if len(accuracy) > 1 else math.nan,
-            "seeds": int(len(accuracy)), "epochs": first["epochs"],
-        })  # fmt: skip
+        searched = source == "retrain" and pd.notna(trial)  # a baseline has no proxy accuracy
+        rows.append(
+            {
+                "study_name": study,
+                "name": name,
+                "arch": first["arch"],
+                "params": first["params"],
+                "macs": first["macs"],
+                "latency_ms": first["latency_ms"],
+                "proxy_acc": proxy.get((study, int(trial)), math.nan) if searched else math.nan,
+                "test_acc_mean": float(accuracy.mean()),
+                "test_acc_std": float(accuracy.std(ddof=1)) if len(accuracy) > 1 else math.nan,
+                "seeds": int(len(accuracy)),
+                "epochs": first["epochs"],
+            }
+        )
     table = pd.DataFrame(rows, columns=_RAW)
     return table.sort_values(["study_name", "macs"], kind="stable", na_position="last").reset_index(
         drop=True
@@ -63,8 +68,11 @@ def publishable_columns(table: pd.DataFrame, output_format: str) -> tuple[pd.Dat
     """The table and its columns as printed: for people, the test accuracy as 'mean ± std'."""
     if is_machine(output_format):
         return table, list(COLUMNS)
+    digits = shown_column("test_acc").decimals
     text = [
-        "" if math.isnan(mean) else f"{mean:.2f}" if math.isnan(std) else f"{mean:.2f} ± {std:.2f}"
+        ""
+        if math.isnan(mean)
+        else f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" ± {std:.{digits}f}")
         for mean, std in zip(table["test_acc_mean"], table["test_acc_std"], strict=True)
     ]
     shown = table.drop(columns=["test_acc_std"]).assign(test_acc_mean=text)

@@ -1,4 +1,4 @@
-"""The words every results reader shares: statuses, sources, cost columns and plain values."""
+"""The words every results reader shares: statuses, sources, the shown columns and plain values."""
 
 from __future__ import annotations
 
@@ -18,8 +18,15 @@ class Shown(NamedTuple):
     scale: float = 1.0  # column value x scale = the printed value
     decimals: int | None = None  # rounding of the printed value (None: as it is)
 
+    @property
+    def unit(self) -> str:
+        """The printed unit: the label's closing parentheses ("MACs (M)" -> "M"), else ""."""
+        head, _, unit = self.label.rpartition(" (")
+        return unit[:-1] if head and unit.endswith(")") else ""
 
-# the one table of the results columns shown to people: table, report, benchmarks, train, measure
+
+# The one table of the results columns shown to people: table, publishable, the report (trials
+# table, axes, hover text), benchmarks, train, measure and profile all read their labels here.
 SHOWN = {
     shown.column: shown
     for shown in (
@@ -33,14 +40,19 @@ SHOWN = {
         Shown("train_s", "train (s)", 1.0, 1),
         Shown("eval_s", "eval (s)", 1.0, 2),
         Shown("images_per_s", "images/s", 1.0, 0),
-        Shown("train_loss", "train loss", 1.0, 4),
         Shown("latency_iqr_ms", "latency IQR (ms)", 1.0, 3),
         Shown("peak_memory_mb", "peak memory (MB)", 1.0, 1),
+        Shown("search_latency_ms", "search machine (ms)", 1.0, 3),
+        Shown("proxy_acc", "proxy val acc (%)", 1.0, 2),
+        Shown("test_acc_std", "test acc std", 1.0, 2),
         Shown("study_name", "study"),
         Shown("error", "reason"),
+        # rounded, under their raw names (train's and the benchmarks list's headings)
+        Shown("train_loss", "train_loss", 1.0, 4),
+        Shown("best_reportable_acc", "best_reportable_acc", 1.0, 2),
     )
 }
-Cost = Shown  # the cost columns are shown columns too
+# the costs a front is drawn against, in the report's order
 COSTS = (SHOWN["macs"], SHOWN["latency_ms"], SHOWN["params"])
 COST_BY_COLUMN = {cost.column: cost for cost in COSTS}
 

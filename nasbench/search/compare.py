@@ -33,7 +33,6 @@ from nasbench.spaces import load_space
 
 # the objectives a table answers; the first must be accuracy (the table's selection accuracy)
 COMPARE_OBJECTIVES = ("acc", "macs", "params", "latency")
-# hypervolume reference: 0 % accuracy, and 1.1 x the largest cost of the table
 
 
 def run_comparison(
