@@ -1,10 +1,11 @@
 """A proxy budget: what one proxy training may cost, as one plain value with one text form (no torch).
 
-The cost knobs are `epochs`, `image_size`, `train_fraction`, `batch_size` and `val_images` (validate
-on a fixed, stratified subset of that many images); the recipe (optimizer,
-learning rate, augmentation...) is `nasbench.train.TrainConfig`'s. A knob left unset takes the
-dataset's default (its recipe's epochs and batch size, its native resolution, the whole training
-split). The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
+The cost knobs are `epochs` or `steps` (optimizer steps in all; the last epoch may be partial),
+`image_size`, `train_fraction`, `batch_size`, `val_images` (validate on a fixed, stratified subset of
+that many images) and `width` (train a copy of the arch with its channels, or embedding width,
+multiplied by it, rounded as its space rounds them); the recipe (optimizer, learning rate,
+augmentation...) is `nasbench.train.TrainConfig`'s. A knob left unset takes the dataset's default
+(its recipe's epochs and batch size, its native resolution, the whole training split, full width). The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
 names only the knobs that differ from their defaults, in KNOBS order, or is "default". Adding a knob
 is one row of KNOBS and one field of ProxyBudget.
 """
@@ -32,10 +33,12 @@ class Knob(NamedTuple):
 # Upper bounds keep a typo from running for days or exhausting memory (issue: 99999999999 epochs).
 KNOBS: dict[str, Knob] = {
     "epochs": Knob(int, 1, 10_000, None),
+    "steps": Knob(int, 1, 10_000_000, None),
     "image_size": Knob(int, 1, 1024, None),
     "train_fraction": Knob(float, 0.0, 1.0, 1.0, low_open=True),
     "batch_size": Knob(int, 1, 65_536, None),
     "val_images": Knob(int, 1, 10_000_000, None),
+    "width": Knob(float, 0.0, 1.0, 1.0, low_open=True),
 }
 
 
@@ -48,10 +51,16 @@ class ProxyBudget:
     train_fraction: float = 1.0
     batch_size: int | None = None
     val_images: int | None = None  # a fixed, stratified subset of the validation split
+    width: float = 1.0  # channel (or embedding width) multiplier of the trained copy
+    steps: int | None = None  # optimizer steps in all, instead of epochs
 
     def __post_init__(self) -> None:
         for name, knob in KNOBS.items():
             object.__setattr__(self, name, _checked(name, getattr(self, name), knob))
+        if self.epochs is not None and self.steps is not None:
+            raise UsageError(
+                f"a budget sets epochs ({self.epochs}) or steps ({self.steps}), not both"
+            )
 
     @classmethod
     def parse(cls, text: str) -> ProxyBudget:
@@ -119,8 +128,15 @@ class ProxyBudget:
         return dataclasses.replace(self, **other.given())
 
     def recipe_overrides(self) -> dict[str, int]:
-        """The knobs that are recipe fields (epochs, batch_size), where set."""
-        return {k: v for k, v in self.given().items() if k in ("epochs", "batch_size")}
+        """The knobs that are recipe fields (epochs, steps, batch_size), where set."""
+        return {k: v for k, v in self.given().items() if k in ("epochs", "steps", "batch_size")}
+
+    @property
+    def reduces_input(self) -> bool:
+        """Whether the proxy trains another network or input than the user's arch gets (a reduced
+        width or another image size): its costs are then measured on the full-width arch at the
+        dataset's native resolution."""
+        return self.width != 1.0 or self.image_size is not None
 
     def as_dict(self) -> dict[str, Any]:
         """Every knob, set or not (the flat form a study records in its settings)."""
@@ -169,5 +185,6 @@ def _checked(name: str, value: Any, knob: Knob) -> Any:
     low_ok = value > knob.low if knob.low_open else value >= knob.low
     if not low_ok or value > knob.high:
         bracket = "(" if knob.low_open else "["
-        raise UsageError(f"{name} must be in {bracket}{knob.low:g}, {knob.high:g}], got {value!r}")
+        low, high = (f"{int(b)}" if knob.kind is int else f"{b:g}" for b in (knob.low, knob.high))
+        raise UsageError(f"{name} must be in {bracket}{low}, {high}], got {value!r}")
     return knob.kind(value)

@@ -107,6 +107,12 @@ def check_dataset_name(name: str) -> None:
         raise DataError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASET_NAMES)}")
 
 
+def native_image_size(name: str) -> int:
+    """The size a dataset loads at when no image size is asked for (an image folder's default)."""
+    check_dataset_name(name)
+    return DEFAULT_IMAGE_SIZE[name.split(":", 1)[0]]
+
+
 def load_dataset(
     name: str,
     *,

@@ -34,6 +34,12 @@ def activation_layer(name: str) -> Callable[..., nn.Module]:
         ) from None
 
 
+def scale_width(channels: int, width: float, divisor: int = 8) -> int:
+    """A proxy's channel count: `channels` x `width` rounded by make_divisible (a multiple of
+    `divisor`, at least `divisor`); width 1 keeps the count exactly as the arch has it."""
+    return channels if width == 1.0 else make_divisible(channels * width, divisor)
+
+
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round a channel count to a multiple of `divisor`, never more than 10% down.
 

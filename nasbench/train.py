@@ -10,6 +10,7 @@ the whole dataset is moved to the device once and shuffled with randperm each ep
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class TrainConfig:
     """One proxy-training recipe. Every field is a plain value, so the recipe can be stored as JSON."""
 
     epochs: int = 10
+    steps: int = 0  # optimizer steps in all (the last epoch partial); 0: `epochs` full epochs
     batch_size: int = 128
     optimizer: str = "sgd"  # "sgd" (Nesterov momentum) or "adamw"
     lr: float = 0.1  # peak learning rate, reached after the warm-up
@@ -71,6 +73,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.steps < 0:
+            raise ConfigError(f"steps must not be negative, got {self.steps}")
         if not self.lr > 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
         for name in ("momentum", "ema_decay", "label_smoothing", "random_erasing"):
@@ -178,6 +182,7 @@ def _train(
     n = len(train_y)
     batch_size = min(config.batch_size, n)
     steps_per_epoch, total_steps = steps_of(config, n)
+    epochs = math.ceil(total_steps / steps_per_epoch)
 
     optimizer = _optimizer(model, config)
     scheduler = _scheduler(optimizer, config, steps_per_epoch, total_steps)
@@ -228,13 +233,16 @@ def _train(
     loss_sum = torch.zeros((), device=device)  # over every step: the training-speed estimate
     train_s = eval_s = 0.0
     val_acc = None
-    epochs_run = 0
+    epochs_run = steps_run = 0
     stopped_early = False
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         start = time.perf_counter()
         model.train()
         order = torch.randperm(n, device=device)
-        for step in range(steps_per_epoch):
+        epoch_steps = min(
+            steps_per_epoch, total_steps - steps_run
+        )  # a step budget's last is partial
+        for step in range(epoch_steps):
             index = order[step * batch_size : (step + 1) * batch_size]
             x = normalize(augment(train_x[index]), data.mean, data.std)
             target = train_y[index]
@@ -253,19 +261,21 @@ def _train(
                 ema.update_parameters(model)
             losses[step] = loss.detach()
         # checked once per epoch so that CUDA need not synchronise at every step
-        _check_finite(losses, epoch)
-        loss_sum += losses.sum()
+        epoch_losses = losses[:epoch_steps]
+        _check_finite(epoch_losses, epoch)
+        loss_sum += epoch_losses.sum()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         train_s += time.perf_counter() - start
         epochs_run += 1
+        steps_run += epoch_steps
         val_acc = None
         if on_epoch is not None:
             start = time.perf_counter()
             val_acc = evaluate_val()
             eval_s += time.perf_counter() - start
             if on_epoch(epoch, val_acc):
-                stopped_early = epoch + 1 < config.epochs
+                stopped_early = epoch + 1 < epochs
                 break
 
     start = time.perf_counter()
@@ -273,14 +283,14 @@ def _train(
         val_acc = evaluate_val()
     result = {
         "val_acc": val_acc,
-        "train_loss": float(losses.mean()),
+        "train_loss": float(epoch_losses.mean()),
         # Ru et al. (NeurIPS 2021): the sum of training losses ranks archs; per step, so that
         # budgets of other lengths read alike (lower is better; a score, not an accuracy)
-        "tse": float(loss_sum) / max(epochs_run * steps_per_epoch, 1),
-        "steps": epochs_run * steps_per_epoch,
-        "images_seen": epochs_run * steps_per_epoch * batch_size,
+        "tse": float(loss_sum) / max(steps_run, 1),
+        "steps": steps_run,
+        "images_seen": steps_run * batch_size,
         "train_s": train_s,
-        "images_per_s": epochs_run * steps_per_epoch * batch_size / train_s if train_s > 0 else 0.0,
+        "images_per_s": steps_run * batch_size / train_s if train_s > 0 else 0.0,
         "epochs": epochs_run,
         "batch_size": batch_size,
         "image_size": data.image_size,
@@ -380,9 +390,15 @@ def warmup_steps(config: TrainConfig, steps_per_epoch: int, total_steps: int) ->
 
 def steps_of(config: TrainConfig, num_train: int) -> tuple[int, int]:
     """(steps per epoch, total steps) of a training on `num_train` images: the ragged last batch
-    is dropped (a batch of 1 breaks batch norm)."""
+    is dropped (a batch of 1 breaks batch norm); a recipe's `steps` replaces its epochs."""
     steps_per_epoch = num_train // min(config.batch_size, num_train)
-    return steps_per_epoch, steps_per_epoch * config.epochs
+    return steps_per_epoch, config.steps or steps_per_epoch * config.epochs
+
+
+def epochs_of(config: TrainConfig, num_train: int) -> int:
+    """Passes over the training set a recipe makes (the last one partial under a step budget)."""
+    steps_per_epoch, total = steps_of(config, num_train)
+    return math.ceil(total / steps_per_epoch)
 
 
 def schedule_changed(config: TrainConfig, num_train: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import nn
 
-from nasbench.layers import ClassificationModel, conv_bn_act
+from nasbench.layers import ClassificationModel, conv_bn_act, scale_width
 from search_spaces._macro_blocks import MBBlock
 from search_spaces.arch_strings import channel_bench_mobilenet as strings
 
@@ -55,12 +55,16 @@ def suggest(trial: Any) -> dict[str, list[int]]:
 
 
 def build(
-    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    arch: dict[str, Any],
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    width: float = 1.0,
 ) -> ClassificationModel:
     """Build the network: backbone (stem, 4 MB blocks, 1x1 conv) -> global pooling -> head."""
     validate(arch)
     del image_size  # the benchmark's strides are fixed
-    c = [int(w) for w in arch["widths"]]
+    c = [scale_width(int(w), width) for w in arch["widths"]]
     backbone = nn.Sequential(
         OrderedDict(
             stem=conv_bn_act(in_channels, c[0], 3, 2),

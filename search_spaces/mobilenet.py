@@ -38,6 +38,7 @@ from nasbench.layers import (
     conv_bn_act,
     init_cnn_weights,
     make_divisible,
+    scale_width,
     stride2_slots,
 )
 from nasbench.spaces import (
@@ -136,20 +137,28 @@ def validate(arch: dict[str, Any]) -> None:
 
 
 def build(
-    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    arch: dict[str, Any],
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    width: float = 1.0,
 ) -> ClassificationModel:
-    """Build the arch as backbone (stem, 7 stages, last 1x1 conv) -> global pooling -> head."""
+    """Build the arch as backbone (stem, 7 stages, last 1x1 conv) -> global pooling -> head. A
+    proxy's `width` multiplies width_mult (then the same divisible-by-8 rounding, so at small
+    products several width_mult values give one network) and last_channels."""
     validate(arch)
     stem_stride, *stage_strides = stride2_slots(image_size, 1 + len(DOWNSAMPLING_STAGES))
     first_stride = dict(zip(DOWNSAMPLING_STAGES, stage_strides, strict=True))
     activations = arch["activations"]
 
-    width = make_divisible(STEM_WIDTH * arch["width_mult"])
+    multiplier = arch["width_mult"] * width
+    last_channels = scale_width(arch["last_channels"], width) if arch["last_channels"] else 0
+    width = make_divisible(STEM_WIDTH * multiplier)
     parts: OrderedDict[str, nn.Module] = OrderedDict(
         stem=conv_bn_act(in_channels, width, 3, stem_stride, activation=activations[0])
     )
     for i in range(NUM_STAGES):
-        out_width = make_divisible(STAGE_WIDTHS[i] * arch["width_mult"])
+        out_width = make_divisible(STAGE_WIDTHS[i] * multiplier)
         blocks = []
         for j in range(arch["depths"][i]):
             stride = first_stride.get(i, 1) if j == 0 else 1
@@ -166,11 +175,9 @@ def build(
             )
             width = out_width
         parts[f"stage{i + 1}"] = nn.Sequential(*blocks)
-    if arch["last_channels"]:
-        parts["last_conv"] = conv_bn_act(
-            width, arch["last_channels"], 1, activation=activations[-1]
-        )
-        width = arch["last_channels"]
+    if last_channels:
+        parts["last_conv"] = conv_bn_act(width, last_channels, 1, activation=activations[-1])
+        width = last_channels
 
     backbone = nn.Sequential(parts)
     model = ClassificationModel(backbone, width, num_classes, dropout=arch["dropout"])

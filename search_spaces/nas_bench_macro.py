@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import nn
 
-from nasbench.layers import ClassificationModel, conv_bn_act
+from nasbench.layers import ClassificationModel, conv_bn_act, scale_width
 from search_spaces._macro_blocks import MBBlock
 from search_spaces.arch_strings import nas_bench_macro as strings
 
@@ -70,20 +70,25 @@ def make_layer(op: str, in_channels: int, out_channels: int, stride: int) -> nn.
 
 
 def build(
-    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    arch: dict[str, Any],
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    width: float = 1.0,
 ) -> ClassificationModel:
     """Build NAS-Bench-Macro's network: backbone (stem, 3 stages, 1x1 conv) -> pooling -> head."""
     validate(arch)
     del image_size  # the benchmark's strides are fixed
     ops = iter(arch["layers"])
-    width = STEM_WIDTH
-    parts: OrderedDict[str, nn.Module] = OrderedDict(stem=conv_bn_act(in_channels, width, 3, 1))
-    for stage, (depth, out_width) in enumerate(zip(STAGE_DEPTHS, STAGE_WIDTHS, strict=True)):
+    channels = scale_width(STEM_WIDTH, width)
+    parts: OrderedDict[str, nn.Module] = OrderedDict(stem=conv_bn_act(in_channels, channels, 3, 1))
+    for stage, (depth, stage_width) in enumerate(zip(STAGE_DEPTHS, STAGE_WIDTHS, strict=True)):
+        out_channels = scale_width(stage_width, width)
         layers = []
         for j in range(depth):
-            layers.append(make_layer(next(ops), width, out_width, 2 if j == 0 else 1))
-            width = out_width
+            layers.append(make_layer(next(ops), channels, out_channels, 2 if j == 0 else 1))
+            channels = out_channels
         parts[f"stage{stage + 1}"] = nn.Sequential(*layers)
-    parts["last_conv"] = conv_bn_act(width, LAST_CHANNELS, 1)
-    model = ClassificationModel(nn.Sequential(parts), LAST_CHANNELS, num_classes, dropout=0.0)
-    return model
+    last = scale_width(LAST_CHANNELS, width)
+    parts["last_conv"] = conv_bn_act(channels, last, 1)
+    return ClassificationModel(nn.Sequential(parts), last, num_classes, dropout=0.0)

@@ -43,6 +43,7 @@ BENCHMARK_NUM_CLASSES = 10
 GRID: dict[str, list[str]] = {edge: list(OPS) for edge in EDGES}
 
 STEM_CHANNELS = 16
+MIN_PROXY_CHANNELS = 4  # a reduced copy's stem has at least these (stages double them)
 CELLS_PER_STAGE = 5
 NUM_STAGES = 3
 
@@ -149,12 +150,19 @@ class ResNetBasicblock(nn.Module):
 
 
 def build(
-    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    arch: dict[str, Any],
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    width: float = 1.0,
 ) -> ClassificationModel:
-    """Build NAS-Bench-201's network around the cell: backbone -> global average pooling -> head."""
+    """Build NAS-Bench-201's network around the cell: backbone -> global average pooling -> head.
+    A proxy's `width` scales the stem's 16 channels (rounded, at least MIN_PROXY_CHANNELS)."""
     validate(arch)
     del image_size  # the skeleton is fixed: two stride-2 reductions whatever the input size
     channels = STEM_CHANNELS
+    if width != 1.0:
+        channels = max(MIN_PROXY_CHANNELS, round(STEM_CHANNELS * width))
     parts: OrderedDict[str, nn.Module] = OrderedDict(
         stem=nn.Sequential(
             nn.Conv2d(in_channels, channels, kernel_size=3, padding=1, bias=False),

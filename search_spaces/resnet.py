@@ -146,16 +146,34 @@ def validate(arch: dict[str, Any]) -> None:
         )
 
 
+def reduced_base_width(arch: dict[str, Any], width: float) -> int:
+    """A proxy's base_width: base_width x width rounded to a multiple of `groups` (grouped
+    convolutions need it), at least one channel per group inside every block."""
+    base, groups, wpg = arch["base_width"], arch["groups"], arch["width_per_group"]
+    if width == 1.0:
+        return base
+    reduced = max(groups, round(base * width / groups) * groups)
+    while group_width(reduced, groups, wpg) < groups:
+        reduced += groups
+    return reduced
+
+
 def build(
-    arch: dict[str, Any], num_classes: int, in_channels: int, image_size: int
+    arch: dict[str, Any],
+    num_classes: int,
+    in_channels: int,
+    image_size: int,
+    width: float = 1.0,
 ) -> ClassificationModel:
-    """Build the arch as backbone (stem, 4 stages) -> global average pooling -> head."""
+    """Build the arch as backbone (stem, 4 stages) -> global average pooling -> head; a proxy's
+    `width` reduces base_width (reduced_base_width), and every stage's planes with it."""
     validate(arch)
     stem_stride, pool_stride, *stage_strides = stride2_slots(image_size, 2 + NUM_STAGES - 1)
     stage_strides = [1, *stage_strides]
     block = BLOCKS[arch["block"]]
 
-    width = arch["base_width"]
+    base_width = reduced_base_width(arch, width)
+    width = base_width
     stem_kernel = 7 if stem_stride == 2 else 3
     parts: OrderedDict[str, nn.Module] = OrderedDict(
         stem=conv_bn_act(in_channels, width, stem_kernel, stem_stride)
@@ -166,7 +184,7 @@ def build(
     total_blocks = sum(arch["depths"])
     block_index = 0
     for i in range(NUM_STAGES):
-        planes = arch["base_width"] * 2**i
+        planes = base_width * 2**i
         blocks = []
         for j in range(arch["depths"][i]):
             # torchvision's schedule: linear in the block index, the full rate at the last block

@@ -180,11 +180,30 @@ class SwinBackbone(nn.Module):
         return self.norm(self.features(x)).permute(0, 3, 1, 2)
 
 
+MIN_PROXY_EMBED_DIM = 8  # a reduced copy's first stage is at least this wide
+
+
+def reduced_embed_dim(arch: dict[str, Any], width: float) -> int:
+    """A proxy's embed_dim: embed_dim x `width` rounded to the smallest step at which every
+    stage's head count still divides its width (embed_dim * 2**i), at least MIN_PROXY_EMBED_DIM."""
+    if width == 1.0:
+        return arch["embed_dim"]
+    step = math.lcm(*(h // math.gcd(h, 2**i) for i, h in enumerate(arch["num_heads"])))
+    smallest = step * math.ceil(MIN_PROXY_EMBED_DIM / step)
+    return max(smallest, round(arch["embed_dim"] * width / step) * step)
+
+
 def build(
-    arch: dict[str, Any], num_classes: int = 10, in_channels: int = 3, image_size: int = 32
+    arch: dict[str, Any],
+    num_classes: int = 10,
+    in_channels: int = 3,
+    image_size: int = 32,
+    width: float = 1.0,
 ) -> nn.Module:
-    """backbone (NCHW map) -> neck (global average pooling) -> head (dropout + linear)."""
+    """backbone (NCHW map) -> neck (global average pooling) -> head (dropout + linear); a proxy's
+    `width` reduces embed_dim (reduced_embed_dim), and every stage with it."""
     validate(arch)
+    arch = {**arch, "embed_dim": reduced_embed_dim(arch, width)}
     if image_size % arch["patch_size"]:
         allowed = [p for p in PATCH_SIZES if image_size % p == 0]
         raise ArchError(

@@ -154,11 +154,29 @@ class ViTBackbone(nn.Module):
         return self.norm(self.blocks(x + self.pos_embedding))
 
 
+MIN_PROXY_HEAD_DIM = 4  # a reduced copy keeps its heads, each at least this wide
+
+
+def reduced_embed_dim(arch: dict[str, Any], width: float) -> int:
+    """A proxy's embedding width: each head's width x `width`, rounded, at least MIN_PROXY_HEAD_DIM
+    (so num_heads still divides it)."""
+    dim, heads = arch["embed_dim"], arch["num_heads"]
+    if width == 1.0:
+        return dim
+    return heads * max(MIN_PROXY_HEAD_DIM, round(dim / heads * width))
+
+
 def build(
-    arch: dict[str, Any], num_classes: int = 10, in_channels: int = 3, image_size: int = 32
+    arch: dict[str, Any],
+    num_classes: int = 10,
+    in_channels: int = 3,
+    image_size: int = 32,
+    width: float = 1.0,
 ) -> nn.Module:
-    """backbone (tokens) -> neck (class token or token mean) -> head (dropout + linear)."""
+    """backbone (tokens) -> neck (class token or token mean) -> head (dropout + linear); a proxy's
+    `width` reduces embed_dim (reduced_embed_dim)."""
     validate(arch)
+    arch = {**arch, "embed_dim": reduced_embed_dim(arch, width)}
     if image_size % arch["patch_size"]:
         allowed = [p for p in PATCH_SIZES if image_size % p == 0]
         raise ArchError(

@@ -21,7 +21,11 @@ BUDGET_CASES = [
     ("epochs=99999999999999999999", "epochs must be in [1, 10000]"),
     ("train_fraction=nan", "train_fraction must be a finite number"),
     ("image_size=5000", "image_size must be in [1, 1024]"),
-    ("width=0.5", "is not KEY=VALUE"),
+    ("depth=0.5", "is not KEY=VALUE"),
+    ("width=0", "width must be in (0, 1]"),
+    ("width=1.5", "width must be in (0, 1]"),
+    ("steps=100,epochs=2", "sets epochs (2) or steps (100), not both"),
+    ("steps=0", "steps must be in [1, 10000000]"),
     ("epochs=1,epochs=2", "sets epochs twice"),
 ]
 SEARCH = ["search", "--space", "mobilenet", "--study-name", "s", "--trials", "5"]  # the stored one

@@ -59,7 +59,7 @@ def test_a_table_of_knobs_is_checked_by_type():
         ({"epochs": True}, "epochs must be a number"),
         ({"epochs": 2.0}, "epochs must be an integer"),
         ({"image_size": "16"}, "image_size must be a number"),
-        ({"width": 0.25}, "unknown budget key(s) width"),
+        ({"depth": 0.25}, "unknown budget key(s) depth"),
     ]:
         with pytest.raises(UsageError, match=complaint.replace("(", r"\(").replace(")", r"\)")):
             ProxyBudget.from_mapping(values)

@@ -579,3 +579,39 @@ def test_a_shortened_warm_up_is_another_protocol_and_an_unchanged_one_keeps_its_
     # one epoch with a warm-up of an epoch (the image-folder recipe) or of half of it changes
     assert schedule_changed(TrainConfig(epochs=1, warmup_epochs=1.0, batch_size=128), 45000)
     assert schedule_changed(TrainConfig(epochs=1, warmup_epochs=0.5, batch_size=64), 1077)
+
+
+@pytest.mark.parametrize("steps", [7, 30, 45, 100])
+def test_a_step_budget_schedules_its_steps_and_ends_at_zero(steps):
+    from nasbench.train import TrainConfig, _scheduler, steps_of
+
+    config = TrainConfig(epochs=10, steps=steps, warmup_epochs=1.0, lr=0.2)
+    per_epoch, total = steps_of(config, 30 * 128)
+    assert (per_epoch, total) == (30, steps)  # the steps replace the epochs
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
+    scheduler = _scheduler(optimizer, config, per_epoch, total)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = rates.index(max(rates))
+    assert peak == min(30, steps // 3)  # an epoch of warm-up, at most a third of the steps
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_step_budget_stops_inside_an_epoch_and_counts_what_it_saw(synthetic):
+    # synthetic: 230 training images, batch 32 -> 7 steps an epoch; 10 steps = 1 epoch and 3 steps
+    config = default_train_config("synthetic", {"steps": 10})
+    epochs_seen = []
+    result = train(
+        small_cnn(3, 4),
+        synthetic,
+        config,
+        seed=0,
+        on_epoch=lambda e, a: bool(epochs_seen.append(e)),
+    )
+    per_epoch = len(synthetic.train_y) // 32
+    assert result["steps"] == 10 and result["images_seen"] == 10 * 32
+    assert result["epochs"] == epochs_seen[-1] + 1 == -(-10 // per_epoch)
+    assert math.isfinite(result["tse"]) and result["tse"] > 0

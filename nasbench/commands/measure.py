@@ -66,7 +66,7 @@ def run_measure(
     """Measure every arch of the study (or the chosen trials) not yet measured under `label`."""
     from nasbench import measure
     from nasbench.workflow.rows import done_keys, identity, store_row
-    from nasbench.workflow.studies import load_search_attrs
+    from nasbench.workflow.studies import cost_input_size, load_search_attrs
 
     check_format(output_format)
     measure.check_device_and_dtype(device, "float32")
@@ -88,7 +88,7 @@ def run_measure(
     for _, trial in chosen.iterrows():
         if (trial["arch_hash"],) in done:
             continue
-        size = int(trial["image_size"])
+        size = cost_input_size(attrs, int(trial["image_size"]))
         model = space.build(trial["arch"], classes, channels, size)
         figures = measure.measure_model(
             model, (1, channels, size, size), device=device, threads=threads, budget_s=budget_s
@@ -102,7 +102,7 @@ def run_measure(
             None,
             None,
             trial_number=number,
-            **_measured_columns(trial, label, figures),
+            **_measured_columns(trial, label, figures, size),
         )
         store_row(url, row)
         measured.append({**row, "search_latency_ms": trial["latency_ms"]})
@@ -146,7 +146,9 @@ def _input_of(attrs: dict[str, Any]) -> tuple[int, int]:
     return data.num_classes, data.in_channels
 
 
-def _measured_columns(trial: pd.Series, label: str, figures: dict[str, Any]) -> dict[str, Any]:
+def _measured_columns(
+    trial: pd.Series, label: str, figures: dict[str, Any], size: int
+) -> dict[str, Any]:
     columns = set(store.COLUMNS)
     return {
         **{k: v for k, v in figures.items() if k in columns and k != "batch_size"},
@@ -154,6 +156,6 @@ def _measured_columns(trial: pd.Series, label: str, figures: dict[str, Any]) -> 
         "arch_hash": trial["arch_hash"],
         "status": "complete",
         "latency_label": label,
-        "image_size": int(trial["image_size"]),
+        "image_size": size,
         "latency_batch_size": 1,
     }

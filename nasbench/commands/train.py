@@ -16,7 +16,8 @@ SHOWN = tuple(
     shown_column(name)
     for names in (
         ("name", "arch_hash", "dataset", "macs", "latency_ms", "params", "val_acc", "test_acc"),
-        ("train_loss", "train_s", "eval_s", "images_per_s", "epochs", "batch_size", "image_size"),
+        ("train_loss", "tse", "train_s", "eval_s", "images_per_s", "epochs", "steps"),
+        ("images_seen", "batch_size", "image_size"),
         ("latency_iqr_ms", "latency_repeats", "peak_memory_mb"),
         ("device", "device_name", "dtype", "threads", "torch_version", "cuda_version"),
     )
@@ -77,7 +78,9 @@ def run_train(
     budget_recipe(dataset, recipe_defaults, budget)  # a bad recipe before the data is read
     data = budget_data(dataset, data_dir, budget)
     recipe = budget_recipe(data.name, recipe_defaults, budget)
-    ctx = trained_context(space, data, recipe, {}, device=device, test=data.test_x is not None)
+    ctx = trained_context(
+        space, data, recipe, {}, device=device, test=data.test_x is not None, budget=budget
+    )
     row = evaluate_trained(arch, ctx, Request(seeds=(seed,))).row
     if row["status"] != "complete":
         print(f"nasbench: {label}: {row['status']}: {row['error']}", file=sys.stderr)

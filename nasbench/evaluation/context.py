@@ -39,6 +39,10 @@ class Context:
     measured_latency: dict[str, tuple[float, float]] | None = None
     test: bool = False  # also measure test accuracy (never during a search)
     budget: ProxyBudget | None = None  # what a trained proxy costs (stored with every row)
+    width: float = 1.0  # the trained copy's channel multiplier (the budget's width)
+    # the input size params, MACs and latency are measured at, on the full-width arch; None: on
+    # the trained network at its input size (full width at native size, or a study made before)
+    cost_image_size: int | None = None
 
     @property
     def latency_decides(self) -> bool:
@@ -79,12 +83,18 @@ def resolve_device(device: str) -> str:
 
 
 def make_recipe(
-    dataset: str, defaults: dict[str, Any], epochs: int | None, batch_size: int | None
+    dataset: str,
+    defaults: dict[str, Any],
+    epochs: int | None,
+    batch_size: int | None,
+    steps: int | None = None,
 ) -> TrainConfig:
     """The dataset's recipe, overridden by a space's (or model family's) defaults, then by flags."""
     overrides = dict(defaults)
     if epochs is not None:
         overrides["epochs"] = epochs
+    if steps is not None:
+        overrides["steps"] = steps
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     return default_train_config(dataset, overrides)
@@ -97,11 +107,14 @@ def protocol_hash(
     A benchmark lookup has no data nor recipe: `extra` names the table and its columns."""
     protocol = dict(extra)
     if data is not None and config is not None:
+        recipe = dataclasses.asdict(config)
+        if not recipe["steps"]:  # recipes older than step budgets hash as they did
+            del recipe["steps"]
         protocol.update(
             dataset=data.name,
             image_size=data.image_size,
             num_train=int(len(data.train_y)),
-            recipe=dataclasses.asdict(config),
+            recipe=recipe,
         )
         if schedule_changed(config, len(data.train_y)):  # only then: other hashes stay as they were
             protocol["warmup"] = "at most a third of the steps"

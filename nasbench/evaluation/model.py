@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 
 from nasbench import measure
 from nasbench.data import DataSplits
+from nasbench.errors import UsageError
 from nasbench.train import TrainConfig, train
 
 # Latency in a search is a fixed cost of every trial: a proxy's forward pass takes 5-10 ms on a CPU
@@ -49,14 +51,33 @@ TRAINING_COLUMNS = (
 
 
 def build_for(
-    space: Any, arch: dict[str, Any], data: DataSplits, *, seed: int | None = None
+    space: Any,
+    arch: dict[str, Any],
+    data: DataSplits,
+    *,
+    seed: int | None = None,
+    width: float = 1.0,
+    image_size: int | None = None,
 ) -> torch.nn.Module:
-    """Build an arch of `space` for the dataset's classes, channels and image size. With `seed`,
-    its initial weights come from that seed alone, and the caller's RNG state is kept."""
+    """Build an arch of `space` for the dataset's classes, channels and image size (or
+    `image_size`), at a width multiplier (a proxy's reduced copy). With `seed`, its initial
+    weights come from that seed alone, and the caller's RNG state is kept."""
+    size = image_size or data.image_size
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        return space.build(arch, data.num_classes, data.in_channels, data.image_size)
+        if width == 1.0:  # spaces without a width argument build as they always did
+            return space.build(arch, data.num_classes, data.in_channels, size)
+        return space.build(arch, data.num_classes, data.in_channels, size, width=width)
+
+
+def check_width(space: Any, width: float) -> None:
+    """One line when a budget reduces the width of a space whose build() takes no width."""
+    if width != 1.0 and "width" not in inspect.signature(space.build).parameters:
+        raise UsageError(
+            f"space {getattr(space, 'NAME', space)!r} cannot build reduced copies "
+            f"(its build() takes no width argument), so a budget's width={width:g} does not apply"
+        )
 
 
 def input_shape(data: DataSplits, batch_size: int = 1) -> tuple[int, int, int, int]:
@@ -70,11 +91,14 @@ def measure_cost(
     device: str,
     latency: bool = True,
     latency_timing: dict[str, Any] = RANKING_LATENCY,
+    image_size: int | None = None,
 ) -> dict[str, Any]:
-    """Params, MACs and (optionally) latency at the proxy's input size, as result-row columns.
-    `latency_timing`: measure_latency's budget_s, min_repeats and warm_up_calls."""
+    """Params, MACs and (optionally) latency at the proxy's input size (or `image_size`), as
+    result-row columns. `latency_timing`: measure_latency's budget_s, min_repeats and
+    warm_up_calls."""
+    size = image_size or data.image_size
     figures = measure.measure_model(
-        model, input_shape(data), device=device, latency=latency, **latency_timing
+        model, (1, data.in_channels, size, size), device=device, latency=latency, **latency_timing
     )
     row = {key: figures.get(key) for key in COST_COLUMNS}
     row["latency_batch_size"] = figures.get("batch_size")

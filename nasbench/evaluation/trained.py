@@ -71,14 +71,23 @@ def evaluate_trained(arch: dict[str, Any], ctx: Context, request: Request) -> Ev
 
 def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Evaluation) -> None:
     row = evaluation.row
-    model = build_for(ctx.space, arch, ctx.data, seed=request.seeds[0])
+    model = build_for(ctx.space, arch, ctx.data, seed=request.seeds[0], width=ctx.width)
     elsewhere = ctx.measured_latency is not None
-    timing = latency_timing(ctx)
+    # the arch the user gets: full width at the native size, where the proxy trains another copy
+    user_arch = model
+    if ctx.cost_image_size is not None:
+        user_arch = build_for(ctx.space, arch, ctx.data, image_size=ctx.cost_image_size)
     row.update(
         measure_cost(
-            model, ctx.data, device=ctx.device, latency=not elsewhere, latency_timing=timing
+            user_arch,
+            ctx.data,
+            device=ctx.device,
+            latency=not elsewhere,
+            latency_timing=latency_timing(ctx),
+            image_size=ctx.cost_image_size,
         )
     )
+    del user_arch
     if elsewhere:
         _look_up_latency(row, ctx)
     if broke_limits(row, ctx.limits):
@@ -139,7 +148,7 @@ def _look_up_latency(row: dict[str, Any], ctx: Context) -> None:
     if found is None:
         raise EvaluationFailed(
             f"no latency measured on {ctx.latency_device!r} for this arch at "
-            f"{ctx.data.image_size} px: run nasbench measure --label {ctx.latency_device} there"
+            f"{ctx.cost_image_size or ctx.data.image_size} px: run nasbench measure --label {ctx.latency_device} there"
         )
     row.update(latency_ms=found[0], latency_iqr_ms=found[1], device_name=ctx.latency_device)
 
@@ -198,7 +207,7 @@ def confirm(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Ev
     accuracies = [float(row["val_acc"])]
     runs = len(request.seeds)
     for run, seed in enumerate(request.seeds[1:], start=1):
-        model = build_for(ctx.space, arch, ctx.data, seed=seed)
+        model = build_for(ctx.space, arch, ctx.data, seed=seed, width=ctx.width)
         try:
             metrics, _ = train_proxy(model, ctx.data, ctx.recipe, device=ctx.device, seed=seed)
         except TrainingDiverged as err:

@@ -24,6 +24,7 @@ from nasbench.results import store
 from nasbench.search.budget import OverBudget, over_budget
 from nasbench.search.early_stop import FinishedCurve, hopeless_reason, uses_median_pruner
 from nasbench.search.signals import StopRequest
+from nasbench.train import epochs_of
 from nasbench.workflow.rows import identity
 from nasbench.workflow.studies import trial_seed
 
@@ -136,7 +137,8 @@ class Objective:
                 return None
 
             return median_rule
-        epochs = self.ctx.recipe.epochs
+        # a step budget's epochs are its passes over the data, the last one partial
+        epochs = epochs_of(self.ctx.recipe, len(self.ctx.data.train_y))
 
         def hopeless_rule(epoch: int, val_acc: float, costs: tuple) -> str | None:
             return hopeless_reason(epoch, val_acc, list(costs), self.finished_curves, epochs)

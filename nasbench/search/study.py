@@ -23,8 +23,13 @@ from nasbench.search import samplers
 from nasbench.search.early_stop import uses_median_pruner
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
-from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
-from nasbench.workflow.studies import storage_with_retry, trial_seed
+from nasbench.workflow.contexts import (
+    budget_data,
+    budget_recipe,
+    cost_image_size,
+    trained_context,
+)
+from nasbench.workflow.studies import COSTS_ATTR, storage_with_retry, trial_seed
 
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = (
@@ -50,7 +55,9 @@ def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, o
     name = settings.study_name
     # what the rerun changes is refused before the data is read, and again with the protocol
     check_rerun(name, _without_protocol(attrs), {"settings": _recorded_settings(settings)})
-    ctx = search_context(settings)
+    # a study made before costs were measured on the user's arch keeps measuring as it did
+    made_before = bool(attrs and "settings" in attrs and COSTS_ATTR not in attrs)
+    ctx = search_context(settings, costs_on_trained=made_before)
     current = study_attrs(settings, ctx, sampler_name(settings, ctx))
     check_rerun(name, attrs, current)
     return settings, ctx, open_study(settings, ctx, current)
@@ -78,8 +85,9 @@ def with_study_budget(settings: SearchSettings, attrs: dict[str, Any] | None) ->
     return dataclasses.replace(settings, budget=budget)
 
 
-def search_context(settings: SearchSettings) -> Context:
-    """The evaluation context of a search: its space, data (or benchmark), recipe and protocol."""
+def search_context(settings: SearchSettings, costs_on_trained: bool = False) -> Context:
+    """The evaluation context of a search: its space, data (or benchmark), recipe and protocol.
+    `costs_on_trained`: measure costs on the trained network even where the budget reduces it."""
     space = with_choices(load_space(settings.space), settings.choices)
     limits = {
         column: getattr(settings, name)
@@ -101,13 +109,15 @@ def search_context(settings: SearchSettings) -> Context:
     measured = None
     if settings.latency_device is not None and settings.latency_decides:
         extra["latency_device"] = settings.latency_device
-        measured = measured_latencies(settings.storage, settings.latency_device, data.image_size)
+        size = cost_image_size(data, budget, costs_on_trained) or data.image_size
+        measured = measured_latencies(settings.storage, settings.latency_device, size)
     return trained_context(
         space,
         data,
         recipe,
         extra,
         device=device,
+        costs_on_trained=costs_on_trained,
         objectives=tuple(settings.objectives),
         limits=limits,
         budget=budget,
@@ -345,6 +355,11 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
         "epochs": ctx.recipe.epochs,
         "batch_size": ctx.recipe.batch_size,
         "budget": budget.label,
+        COSTS_ATTR: {
+            "width": 1.0,
+            "image_size": ctx.cost_image_size or ctx.data.image_size,
+            "network": "trained" if ctx.cost_image_size is None else "the full-width arch",
+        },
         "objectives": list(settings.objectives),
         "sampler": sampler_name,
         "device": ctx.device,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from nasbench.budget import ProxyBudget
-from nasbench.data import DataSplits, load_dataset, with_val_subset
+from nasbench.data import DataSplits, load_dataset, native_image_size, with_val_subset
 from nasbench.evaluation.context import Context, make_recipe, protocol_hash
+from nasbench.evaluation.model import check_width
 from nasbench.train import TrainConfig
 
 
@@ -30,8 +31,18 @@ def budget_data(
 
 def budget_recipe(dataset: str, defaults: dict[str, Any], budget: ProxyBudget) -> TrainConfig:
     """The dataset's recipe, then `defaults` (a space's TRAIN_DEFAULTS, a [train] table), then the
-    budget's epochs and batch size. Checked before any data is read by calling it first."""
-    return make_recipe(dataset, defaults, budget.epochs, budget.batch_size)
+    budget's epochs (or steps) and batch size. Checked before any data is read by calling it first."""
+    return make_recipe(dataset, defaults, budget.epochs, budget.batch_size, budget.steps)
+
+
+def cost_image_size(
+    data: DataSplits, budget: ProxyBudget | None, costs_on_trained: bool = False
+) -> int | None:
+    """The input size at which costs are measured on the full-width arch: the dataset's native
+    size where the budget reduces width or image size; None: on the trained network itself."""
+    if budget is None or not budget.reduces_input or costs_on_trained:
+        return None
+    return native_image_size(data.name)
 
 
 def trained_context(
@@ -41,18 +52,34 @@ def trained_context(
     protocol_extra: dict[str, Any],
     *,
     device: str,
+    costs_on_trained: bool = False,
     **fields: Any,
 ) -> Context:
     """A context for training archs of `space` on `data` with `recipe`; its protocol hash names
-    the data, the recipe and `protocol_extra` (what else makes two results comparable)."""
+    the data, the recipe and `protocol_extra` (what else makes two results comparable).
+
+    Where the budget reduces width or image size, costs are measured on the full-width arch at
+    the dataset's native size (what the user gets), unless `costs_on_trained` (a study made before
+    this rule keeps measuring as it did). Each of these enters the protocol only where it applies,
+    so other hashes stay as they were."""
     budget = fields.get("budget")
-    if budget is not None and budget.val_images:  # (only then: other hashes stay as they were)
-        protocol_extra = {**protocol_extra, "num_val": int(len(data.val_y))}
+    extra = dict(protocol_extra)
+    if budget is not None and budget.val_images:
+        extra["num_val"] = int(len(data.val_y))
+    width = budget.width if budget is not None else 1.0
+    if width != 1.0:
+        check_width(space, width)
+        extra["width"] = width
+    cost_size = cost_image_size(data, budget, costs_on_trained)
+    if cost_size is not None:
+        extra["costs_at"] = {"width": 1.0, "image_size": cost_size}
     return Context(
         space=space,
-        protocol=protocol_hash(data, recipe, protocol_extra),
+        protocol=protocol_hash(data, recipe, extra),
         data=data,
         recipe=recipe,
         device=device,
+        width=width,
+        cost_image_size=cost_size,
         **fields,
     )

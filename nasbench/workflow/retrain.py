@@ -134,9 +134,16 @@ def check_seeds(seeds: int) -> None:
 
 
 def file_then_flags(file: RecipeFile, flags: ProxyBudget | None) -> ProxyBudget:
-    """The file's budget with the flags' knobs over it."""
+    """The file's budget with the flags' knobs over it; a reduced width is refused (retrain and
+    baseline train the network itself, and measure its costs as trained)."""
     budget = file.budget or ProxyBudget()
-    return budget.updated(flags) if flags is not None else budget
+    budget = budget.updated(flags) if flags is not None else budget
+    if budget.width != 1.0:
+        raise UsageError(
+            f"width={budget.width:g} trains a reduced copy, a proxy's budget (search, train, "
+            "fidelity); retrain and baseline train the network itself"
+        )
+    return budget
 
 
 # ---- retrain ----------------------------------------------------------------------------------
@@ -173,6 +180,7 @@ def run_retrain(settings: RetrainSettings, progress: Progress = lambda _text: No
         recipe,
         {"space": recorded["space"], "purpose": "retrain"},
         device=resolve_device(settings.device),
+        costs_on_trained=True,  # the network trained is the user's, at the size asked for
         test=True,
         budget=budget,
     )
@@ -212,8 +220,13 @@ def retrain_recipe(
     """The proxy's recipe, then the file's [train], then the budget's epochs and batch size;
     without any epochs, RETRAIN_EPOCH_FACTOR times the proxy's."""
     overrides = {**base, **train, **budget.recipe_overrides()}
-    if budget.epochs is None:
-        overrides["epochs"] = RETRAIN_EPOCH_FACTOR * base["epochs"]
+    if budget.epochs is not None:
+        overrides["steps"] = 0  # the budget's epochs, not the proxy's step count
+    elif budget.steps is None:
+        if base.get("steps"):
+            overrides["steps"] = RETRAIN_EPOCH_FACTOR * base["steps"]
+        else:
+            overrides["epochs"] = RETRAIN_EPOCH_FACTOR * base["epochs"]
     return default_train_config(dataset, overrides)
 
 
@@ -270,6 +283,7 @@ def run_baseline(settings: BaselineSettings, progress: Progress = lambda _text: 
                 recipe,
                 {"space": TorchvisionSpace.NAME},
                 device=device,
+                costs_on_trained=True,
                 test=True,
                 budget=budget,
             )

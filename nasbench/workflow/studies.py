@@ -14,6 +14,10 @@ import sqlalchemy.exc
 from nasbench.errors import UsageError
 from nasbench.results import store
 
+# the study attr that says what its params, MACs and latency describe (studies made before it
+# measured them on the trained network at the proxy's input size)
+COSTS_ATTR = "costs_measured_on"
+
 
 def _seconds_from_environment(name: str, default: int) -> int:
     text = os.environ.get(name, "")
@@ -36,6 +40,11 @@ def heartbeat_interval_s() -> int:
 def grace_period_s() -> int:
     """A worker silent this long is dead: its trial is failed and retried (default 60)."""
     return _seconds_from_environment("NASBENCH_GRACE_PERIOD_S", 60)
+
+
+def cost_input_size(attrs: dict[str, Any], trained_size: int) -> int:
+    """The input size a search study's costs were measured at."""
+    return int((attrs.get(COSTS_ATTR) or {}).get("image_size") or trained_size)
 
 
 def trial_seed(study_seed: int, trial_number: int, run: int = 0) -> int:
