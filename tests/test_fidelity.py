@@ -17,6 +17,7 @@ import torch
 from scipy import stats
 
 from nasbench.benchmarks import load_benchmark
+from nasbench.budget import ProxyBudget
 from nasbench.cli import main
 from nasbench.errors import UsageError
 from nasbench.results import store
@@ -210,3 +211,39 @@ def test_fidelity_on_jpeg_cifar10_images_with_nas_bench_macro_truth(tmp_path, sh
     assert code == 0, err
     trained = next(r for r in json.loads(out) if r["budget"] == "epochs=1,image_size=16")
     assert trained["archs"] == 3
+
+
+# every space with a benchmark table: (--benchmark, --space, a table in ../shared/data or None)
+BENCHMARK_SPACES = [
+    ("nas-bench-macro", None, None),
+    ("nb201-cifar10", None, None),
+    (None, "channel_bench_mobilenet", "channel_bench_macro_mobilenet_cifar10.csv"),
+    (None, "channel_bench_resnet", "channel_bench_macro_resnet_cifar10.csv"),
+]
+
+
+@pytest.mark.slow  # about 25 s a space (the default trains full width for 3 epochs)
+@pytest.mark.parametrize(("benchmark", "space", "shared_table"), BENCHMARK_SPACES)
+def test_a_reduced_budget_and_the_default_run_on_every_benchmark_space(
+    tmp_path, shared_data, benchmark, space, shared_table
+):
+    if shared_table is not None:
+        benchmark = str(shared_data(shared_table))
+    reduced = ProxyBudget.parse("width=0.25,image_size=16,epochs=1,train_fraction=0.2").label
+    args = ["fidelity", "--benchmark", benchmark, "--dataset", "digits", "--archs", "3",
+            "--budget", reduced, "--budget", "default", "--storage", sqlite_url(tmp_path),
+            "--study-name", "f"]  # fmt: skip
+    args += ["--space", space] if space else []
+    code, out, err = cli(*args, "--format", "json")
+    assert code == 0, err
+    assert {r["budget"] for r in json.loads(out)} >= {reduced, "default"}
+    rows = store.load_results(sqlite_url(tmp_path), ["f"])
+    small = rows[rows["budget"] == reduced].set_index("name")
+    full = rows[rows["budget"] == "default"].set_index("name")
+    assert len(small) == len(full) == 3 and (small["status"] == "complete").all()
+    # the reduced proxy trained at 16 px and stored the costs of the full-width arch at 8 px,
+    # exactly what the default budget (full width, digits' native 8 px) measures on its network
+    assert (small["image_size"] == 16).all() and (full["image_size"] == 8).all()
+    assert small.loc[full.index, "params"].tolist() == full["params"].tolist()
+    assert small.loc[full.index, "macs"].tolist() == full["macs"].tolist()
+    assert small["protocol_hash"].nunique() == 1 != full["protocol_hash"].iloc[0]

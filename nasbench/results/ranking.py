@@ -76,6 +76,36 @@ def _bootstrap_interval(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float,
     return float(low), float(high)
 
 
+def paired_tau_difference(
+    proxy: Sequence[float], other: Sequence[float], truth: Sequence[float], *, seed: int = 0
+) -> dict[str, float]:
+    """tau(proxy, truth) - tau(other, truth) over the same archs, with its paired bootstrap 95 %
+    interval: each resample draws archs, and both proxies are judged on that draw, so what the
+    two share (the same hard pairs) cancels. Archs where either proxy is NaN are left out."""
+    x, z, y = (np.asarray(v, dtype=float) for v in (proxy, other, truth))
+    keep = ~np.isnan(x) & ~np.isnan(z) & np.isfinite(y)
+    x, z, y = x[keep], z[keep], y[keep]
+    nan = float("nan")
+    if len(x) < 3:
+        return {"difference": nan, "low": nan, "high": nan}
+    difference = stats.kendalltau(x, y).statistic - stats.kendalltau(z, y).statistic
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(RESAMPLES):
+        pick = rng.integers(0, len(x), len(x))
+        d = (
+            stats.kendalltau(x[pick], y[pick]).statistic
+            - stats.kendalltau(z[pick], y[pick]).statistic
+        )
+        if np.isfinite(d):
+            draws.append(d)
+    if not draws:
+        return {"difference": float(difference), "low": nan, "high": nan}
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return {"difference": float(difference), "low": float(low), "high": float(high)}
+
+
 def top_overlap(proxy: np.ndarray, truth: np.ndarray, fraction: float = TOP_FRACTION) -> float:
     """|proxy's top k  intersected with  truth's top k| / k, k = ceil(fraction x n)."""
     k = max(1, math.ceil(fraction * len(proxy)))
