@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import random
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,19 @@ BUDGET_CASES = [
     ("epochs=1,epochs=2", "sets epochs twice"),
 ]
 SEARCH = ["search", "--space", "mobilenet", "--study-name", "s", "--trials", "5"]  # the stored one
+# every command that reads or writes a database
+DAMAGED_DB_COMMANDS = [
+    SEARCH,
+    ["baseline", "--models", "resnet18", "--dataset", "synthetic"],
+    ["fidelity", "--benchmark", "nas-bench-macro", "--dataset", "digits", "--archs", "4"],
+    ["retrain", "--study-name", "s", "--pareto"],
+    ["measure", "--study-name", "s", "--pareto"],
+    ["studies"],
+    ["table", "--study-name", "s"],
+    ["report", "--output", "{dir}/r.html"],
+    ["export", "--study-name", "s", "--pareto", "--output", "{dir}/e"],
+]
+DAMAGED_PAGE = 5  # a b-tree page of the fixture (4096-byte pages)
 FRESH = ["search", "--space", "mobilenet", "--study-name", "fresh", "--trials", "5"]
 CASES = [
     # the storage itself
@@ -62,6 +76,12 @@ CASES = [
     ([*SEARCH, "--devices", "cuda:9"], "cuda"),
     (["retrain", "--study-name", "s", "--pareto", "--seeds", "0"], "seeds"),
     (["retrain", "--study-name", "s", "--pareto", "--weights-dir", "{text}"], "is a file"),
+    # a scrambled interior page (a damaged first page fails at open already)
+    *[([*command, "--storage", "sqlite:///{damaged}"], "is damaged (On tree page 5")
+      for command in DAMAGED_DB_COMMANDS],
+    # in-memory databases keep nothing
+    *[([*command, "--storage", url], "in-memory SQLite database")
+      for command in DAMAGED_DB_COMMANDS[:4] for url in ("sqlite://", "sqlite:///:memory:")],
     *[([*SEARCH, "--budget", text], complaint) for text, complaint in BUDGET_CASES],
     *[(["fidelity", "--benchmark", "nas-bench-macro", "--dataset", "digits", "--archs", "4",
         "--budget", text], complaint) for text, complaint in BUDGET_CASES],
@@ -86,7 +106,12 @@ def places(tmp_path: Path) -> dict[str, Path]:
     folder.mkdir()
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n")
-    return {"db": db, "dir": folder, "text": text}
+    damaged = tmp_path / "damaged.db"
+    data = bytearray(FIXTURE.read_bytes())
+    start = (DAMAGED_PAGE - 1) * 4096 + 8
+    data[start : start + 200] = random.Random(0).randbytes(200)
+    damaged.write_bytes(bytes(data))
+    return {"db": db, "dir": folder, "text": text, "damaged": damaged}
 
 
 @pytest.mark.parametrize(("args", "complaint"), CASES, ids=[" ".join(a)[:70] for a, _ in CASES])

@@ -247,3 +247,19 @@ def test_a_reduced_budget_and_the_default_run_on_every_benchmark_space(
     assert small.loc[full.index, "params"].tolist() == full["params"].tolist()
     assert small.loc[full.index, "macs"].tolist() == full["macs"].tolist()
     assert small["protocol_hash"].nunique() == 1 != full["protocol_hash"].iloc[0]
+
+
+def test_the_paired_difference_of_two_proxies_is_exact_and_its_interval_holds_it():
+    from nasbench.results.ranking import paired_tau_difference
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=40)
+    good = truth + rng.normal(scale=0.2, size=40)
+    noise = rng.normal(size=40)
+    d = paired_tau_difference(good, noise, truth, seed=0)
+    expected = stats.kendalltau(good, truth).statistic - stats.kendalltau(noise, truth).statistic
+    assert d["difference"] == pytest.approx(expected)
+    assert 0 < d["low"] <= d["difference"] <= d["high"]  # a clear winner: the interval excludes 0
+    same = paired_tau_difference(good, good, truth, seed=0)
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}  # paired: shared draws cancel
+    assert math.isnan(paired_tau_difference([1, 2], [2, 1], [1, 2])["difference"])

@@ -214,10 +214,11 @@ def _inspect_tables(engine: Engine) -> tuple[set[str], set[str] | None]:
 
 def _check_sqlite(url: URL, *, create: bool) -> None:
     path = _sqlite_path(url)
-    if path is None:
-        if not create:
-            raise StoreError("an in-memory SQLite database holds no results; name a file")
-        return
+    if path is None:  # what is written there is gone when the command exits
+        raise StoreError(
+            f"{_display(url)!r} is an in-memory SQLite database, which keeps no results; "
+            "name a file: sqlite:///PATH.db"
+        )
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a SQLite database file")
     if not path.exists():
@@ -247,6 +248,7 @@ def _check_sqlite(url: URL, *, create: bool) -> None:
     engine = sa.create_engine(ro_url, poolclass=NullPool)
     try:
         tables, columns = _inspect_tables(engine)
+        _quick_check(engine, path)
     except exc.DBAPIError as err:
         raise StoreError(f"{path} is not a usable SQLite database: {_first_line(err)}") from None
     finally:
@@ -256,6 +258,37 @@ def _check_sqlite(url: URL, *, create: bool) -> None:
             raise StoreError(f"no database at {path} (no tables); run nasbench search first")
         return
     _classify(tables, columns, str(path))
+
+
+QUICK_CHECK_ENV = "NASBENCH_QUICK_CHECK"  # "off" skips it (very large files; at your own risk)
+
+
+def _quick_check(engine: Engine, path: Path) -> None:
+    """SQLite's PRAGMA quick_check, once per file and process tree: a damaged first page fails at
+    open already, a damaged interior page only here. The file is refused, never written."""
+    setting = os.environ.get(QUICK_CHECK_ENV, "").strip().lower()
+    key = str(path.resolve())
+    if setting == "off" or key in _quick_checked():
+        return
+    with engine.connect() as conn:
+        found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(3)")]
+    if found != ["ok"]:
+        lines = [line for text in found for line in str(text).splitlines()]
+        first = next((line for line in lines if not line.startswith("***")), "damaged")
+        raise StoreError(
+            f"{path} is damaged ({first}); nothing was written to it. Recover what it holds "
+            f"with the sqlite3 shell (sqlite3 {path.name} .recover | sqlite3 recovered.db) or use "
+            "a copy from backup"
+        )
+    # worker processes inherit the environment: they need not check the file again
+    os.environ[_CHECKED_ENV] = os.pathsep.join([*_quick_checked(), key])
+
+
+_CHECKED_ENV = "NASBENCH_QUICK_CHECKED"
+
+
+def _quick_checked() -> list[str]:
+    return [p for p in os.environ.get(_CHECKED_ENV, "").split(os.pathsep) if p]
 
 
 def _check_server(url: URL, *, create: bool) -> None:
