@@ -233,7 +233,9 @@ def test_a_reduced_budget_and_the_default_run_on_every_benchmark_space(
     args = ["fidelity", "--benchmark", benchmark, "--dataset", "digits", "--archs", "3",
             "--budget", reduced, "--budget", "default", "--storage", sqlite_url(tmp_path),
             "--study-name", "f"]  # fmt: skip
-    args += ["--space", space] if space else []
+    if space:  # a user table: its space and its accuracy columns named
+        args += ["--space", space, "--select-column", "mean_test_acc",
+                 "--report-column", "mean_test_acc"]  # fmt: skip
     code, out, err = cli(*args, "--format", "json")
     assert code == 0, err
     assert {r["budget"] for r in json.loads(out)} >= {reduced, "default"}
