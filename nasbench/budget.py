@@ -5,7 +5,8 @@ The cost knobs are `epochs` or `steps` (optimizer steps in all; the last epoch m
 that many images) and `width` (train a copy of the arch with its channels, or embedding width,
 multiplied by it, rounded as its space rounds them); the recipe (optimizer, learning rate,
 augmentation...) is `nasbench.train.TrainConfig`'s. A knob left unset takes the dataset's default
-(its recipe's epochs and batch size, its native resolution, the whole training split, full width). The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
+(its recipe's epochs and batch size, its native resolution, the whole training split, full width).
+The text form is `epochs=2,image_size=16` (`image-size` is accepted too); a budget's label
 names only the knobs that differ from their defaults, in KNOBS order, or is "default". Adding a knob
 is one row of KNOBS and one field of ProxyBudget.
 """

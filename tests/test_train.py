@@ -544,7 +544,7 @@ def _learning_rates(config, steps_per_epoch: int) -> list[float]:
     """The learning rate of every step of a training, and the one after its last step."""
     from nasbench.train import _scheduler
 
-    total = steps_per_epoch * config.epochs
+    total = config.steps or steps_per_epoch * config.epochs
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
     scheduler = _scheduler(optimizer, config, steps_per_epoch, total)
     rates = []
@@ -583,21 +583,15 @@ def test_a_shortened_warm_up_is_another_protocol_and_an_unchanged_one_keeps_its_
 
 @pytest.mark.parametrize("steps", [7, 30, 45, 100])
 def test_a_step_budget_schedules_its_steps_and_ends_at_zero(steps):
-    from nasbench.train import TrainConfig, _scheduler, steps_of
+    from nasbench.train import TrainConfig, steps_of
 
     config = TrainConfig(epochs=10, steps=steps, warmup_epochs=1.0, lr=0.2)
-    per_epoch, total = steps_of(config, 30 * 128)
-    assert (per_epoch, total) == (30, steps)  # the steps replace the epochs
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
-    scheduler = _scheduler(optimizer, config, per_epoch, total)
-    rates = []
-    for _ in range(total):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
+    assert steps_of(config, 30 * 128) == (30, steps)  # the steps replace the epochs
+    rates = _learning_rates(config, steps_per_epoch=30)
+    assert len(rates) == steps + 1
     peak = rates.index(max(rates))
     assert peak == min(30, steps // 3)  # an epoch of warm-up, at most a third of the steps
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_step_budget_stops_inside_an_epoch_and_counts_what_it_saw(synthetic):

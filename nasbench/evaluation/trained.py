@@ -148,7 +148,8 @@ def _look_up_latency(row: dict[str, Any], ctx: Context) -> None:
     if found is None:
         raise EvaluationFailed(
             f"no latency measured on {ctx.latency_device!r} for this arch at "
-            f"{ctx.cost_image_size or ctx.data.image_size} px: run nasbench measure --label {ctx.latency_device} there"
+            f"{ctx.cost_image_size or ctx.data.image_size} px: "
+            f"run nasbench measure --label {ctx.latency_device} there"
         )
     row.update(latency_ms=found[0], latency_iqr_ms=found[1], device_name=ctx.latency_device)
 
