@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from nasbench.budget import KNOBS, ProxyBudget, combine
 from nasbench.errors import UsageError
+from nasbench.names import ZERO_COST_NAMES
 
 DEFAULT_STORAGE = "sqlite:///nasbench.db"
 DEVICES = ("auto", "cpu", "cuda")
@@ -33,6 +34,8 @@ OBJECTIVES = {
     "macs": Objective("minimize", "macs"),
     "latency": Objective("minimize", "latency_ms"),
     "params": Objective("minimize", "params"),
+    # a zero-cost search's first objective (--zero-cost): a score, never shown as an accuracy
+    "score": Objective("maximize", "proxy_score"),
 }
 
 
@@ -82,6 +85,13 @@ class SearchSettings:
     # and [train] (recipe field -> value over the dataset's defaults, nasbench.train.TrainConfig)
     choices: dict[str, list[Any]] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
+    # successive halving: rung r trains the budget's steps x reduction_factor**r (1: one budget)
+    rungs: int = 1
+    reduction_factor: int = 3
+    # a zero-cost proxy (nasbench.zero_cost) scores each arch instead of training it
+    zero_cost: str | None = None
+    # a benchmark table whose space is the search's: each row also gets the table's truth
+    judge: str | None = None
 
     def __post_init__(self) -> None:
         if self.study_name is None:
@@ -107,6 +117,8 @@ SEED_MAX = 2**32 - 1  # numpy's and torch's seeds
 TRIALS_MAX = 1_000_000
 CONFIRM_RUNS_MAX = 100
 WORKERS_MAX = 1024
+RUNGS_MAX = 10
+REDUCTION_FACTOR_MAX = 100
 
 
 def parse_objectives(value: str | list[str]) -> list[str]:
@@ -200,13 +212,23 @@ def _check(s: SearchSettings) -> None:
             raise UsageError(f"{name} must be text, got {getattr(s, name)!r}")
     if s.sampler is not None and not isinstance(s.sampler, str):
         raise UsageError(f"sampler must be text, got {s.sampler!r}")
-    bounds = {"trials": TRIALS_MAX, "workers": WORKERS_MAX, "confirm_runs": CONFIRM_RUNS_MAX}
-    for name, high in bounds.items():
+    bounds = {
+        "trials": (1, TRIALS_MAX),
+        "workers": (1, WORKERS_MAX),
+        "confirm_runs": (1, CONFIRM_RUNS_MAX),
+        "rungs": (1, RUNGS_MAX),
+        "reduction_factor": (2, REDUCTION_FACTOR_MAX),
+    }
+    for name, (low, high) in bounds.items():
         value = getattr(s, name)
         if name == "workers" and value is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
-            raise UsageError(f"{name} must be an integer in [1, {high}], got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise UsageError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    for name in ("zero_cost", "judge"):
+        if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
+            raise UsageError(f"{name} must be text, got {getattr(s, name)!r}")
+    _check_strategy(s)
     for name in ("max_macs", "max_params", "max_latency_ms"):
         value = getattr(s, name)
         if value is None:
@@ -226,3 +248,26 @@ def _check(s: SearchSettings) -> None:
     if not isinstance(s.objectives, (str, list)):
         raise UsageError(f"objectives must be a list such as ['acc', 'macs'], got {s.objectives!r}")
     parse_objectives(s.objectives)
+
+
+def _check_strategy(s: SearchSettings) -> None:
+    """Successive halving, zero-cost scoring and a lookup table exclude one another."""
+    if s.zero_cost is not None and s.zero_cost not in ZERO_COST_NAMES:
+        raise UsageError(
+            f"unknown zero-cost proxy {s.zero_cost!r}; valid proxies: {', '.join(ZERO_COST_NAMES)}"
+        )
+    if s.rungs > 1 and s.benchmark:
+        raise UsageError(
+            "--rungs needs a trained search: a --benchmark lookup costs the same at any budget"
+        )
+    if s.rungs > 1 and s.zero_cost:
+        raise UsageError("--rungs needs a trained search: --zero-cost trains nothing")
+    if s.zero_cost and s.benchmark:
+        raise UsageError(
+            "--zero-cost scores archs on the data: it cannot look them up (--benchmark)"
+        )
+    if s.judge and s.benchmark:
+        raise UsageError(
+            "--judge scores a trained (or zero-cost) search by a table; a --benchmark search "
+            "already reads that table"
+        )

@@ -6,6 +6,7 @@ import argparse
 
 from nasbench import arguments
 from nasbench.config import make_settings
+from nasbench.names import ZERO_COST_NAMES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,6 +69,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="train an arch that would join the Pareto front N times in all, with different "
         "seeds, and take the mean accuracy (default 3; 1: off)",
+    )
+    p.add_argument(
+        "--rungs",
+        type=arguments.bounded_int(1, 10),
+        default=None,
+        metavar="N",
+        help="successive halving: rung r trains the budget's steps x FACTOR**r, the best "
+        "1/FACTOR of a rung's archs (non-dominated sorting) go on to the next (default 1: off)",
+    )
+    p.add_argument(
+        "--reduction-factor",
+        type=arguments.bounded_int(2, 100),
+        default=None,
+        metavar="FACTOR",
+        help="with --rungs: how much longer each rung trains, and how few go on (default 3)",
+    )
+    p.add_argument(
+        "--zero-cost",
+        default=None,
+        metavar="PROXY",
+        help=f"score each arch with a zero-cost proxy instead of training it "
+        f"({', '.join(ZERO_COST_NAMES)}); the score is the first objective",
+    )
+    p.add_argument(
+        "--judge",
+        default=None,
+        metavar="TABLE",
+        help="a benchmark table of the search's space (shipped name or CSV): each evaluated "
+        "arch's row also gets the table's truth (truth_acc); nasbench judge scores the front",
     )
 
 

@@ -43,6 +43,12 @@ class Context:
     # the input size params, MACs and latency are measured at, on the full-width arch; None: on
     # the trained network at its input size (full width at native size, or a study made before)
     cost_image_size: int | None = None
+    zero_cost: str | None = None  # score archs with this zero-cost proxy instead of training
+
+    @property
+    def trains(self) -> bool:
+        """Whether an evaluation trains (neither a table lookup nor a zero-cost score)."""
+        return self.recipe is not None
 
     @property
     def latency_decides(self) -> bool:

@@ -43,6 +43,7 @@ REUSED_COLUMNS = (
     "steps",
     "images_seen",
     "epochs",
+    "proxy_score",
 )
 
 

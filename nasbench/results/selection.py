@@ -13,16 +13,30 @@ from nasbench.results.vocabulary import EVALUATED
 DEFAULT_OBJECTIVES = ("acc", "macs")
 
 
-def search_rows(frame: pd.DataFrame, study_name: str) -> pd.DataFrame:
+def search_rows(
+    frame: pd.DataFrame, study_name: str, *, every_rung: bool = False
+) -> pd.DataFrame:
     """The study's evaluated search rows (complete or reused: one per trial that has an
-    accuracy), by trial number."""
+    accuracy), by trial number. With successive halving, each arch's row at its highest rung
+    (what the study knows best of it), unless `every_rung`."""
     rows = frame[
         (frame["study_name"] == study_name)
         & (frame["source"] == "search")
         & frame["status"].isin(EVALUATED)
         & frame["trial_number"].notna()
     ]
-    return rows.sort_values("trial_number", kind="stable")
+    rows = rows.sort_values("trial_number", kind="stable")
+    if every_rung or "rung" not in rows or rows["rung"].isna().all():
+        return rows
+    return highest_rungs(rows)
+
+
+def highest_rungs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each arch's row at its highest rung (the latest trial of it there), in the rows' order."""
+    rung = rows["rung"].fillna(0).astype(int)
+    order = rows.assign(_rung=rung).sort_values(["_rung", "trial_number"], kind="stable")
+    kept = order.drop_duplicates("arch_hash", keep="last").index
+    return rows.loc[rows.index.isin(kept)]
 
 
 def check_trial_choice(trials: list[int] | tuple[int, ...] | None, pareto: bool) -> None:
@@ -43,7 +57,7 @@ def select_trials(
     """The evaluated search rows of the named trials, or of the study's Pareto front over its
     objectives (accuracy against MACs when it recorded none). One line for a bad choice."""
     check_trial_choice(trials, pareto)
-    rows = search_rows(frame, study_name)
+    rows = search_rows(frame, study_name, every_rung=bool(trials))
     if not len(rows):
         raise UsageError(f"study {study_name!r} has no evaluated search trial")
     if trials:

@@ -128,6 +128,8 @@ results = sa.Table(
     # proxy fidelity rows (source "fidelity"): the proxy budget ("epochs=2,image_size=16",
     # "zero-cost:synflow", "cost:macs"), a zero-cost proxy's score, and the table's truth
     sa.Column("budget", sa.String),
+    # a successive-halving search's rung (null: a study of one rung); its budget trains longer
+    sa.Column("rung", sa.Integer),
     sa.Column("proxy_score", sa.Float),
     sa.Column("truth_acc", sa.Float),
     # the device a re-measured latency belongs to (nasbench measure --label)
@@ -136,6 +138,19 @@ results = sa.Table(
     sa.Column("weights_path", sa.String),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
+)
+
+# One row per promotion of a successive-halving search: the primary key makes a promotion
+# happen once, however many workers (on however many machines) find it due at once.
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("study_name", sa.String, primary_key=True),
+    sa.Column("arch_hash", sa.String, primary_key=True),
+    sa.Column("rung", sa.Integer, primary_key=True),  # the rung it is promoted to
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("ranked_rows", _JSON),  # ids of the rows of the rung below it was ranked among
+    sa.Column("attempt", sa.Integer, nullable=False),  # raised when a lost one is queued again
 )
 
 COLUMNS: tuple[str, ...] = tuple(results.c.keys())
@@ -464,6 +479,54 @@ def find_result(
     with engine.connect() as conn:
         found = conn.execute(query).first()
     return None if found is None else dict(found._mapping)
+
+
+def claim_promotion(
+    url: str, study_name: str, arch_hash: str, rung: int, ranked_rows: list[int]
+) -> bool:
+    """Record that this arch goes to `rung`; False when another worker recorded it first."""
+    engine = _ensure_once(url)
+    row = {
+        "study_name": study_name,
+        "arch_hash": arch_hash,
+        "rung": rung,
+        "claimed_at": datetime.now(UTC),
+        "ranked_rows": [int(i) for i in ranked_rows],
+        "attempt": 0,
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(promotions).values(**row))
+    except exc.IntegrityError:
+        return False
+    return True
+
+
+def reclaim_promotion(url: str, study_name: str, arch_hash: str, rung: int, attempt: int) -> bool:
+    """Take over a promotion whose trial was lost (its worker died before queueing it): True for
+    the one worker whose update finds the attempt it read."""
+    engine = _ensure_once(url)
+    key = (
+        (promotions.c.study_name == study_name)
+        & (promotions.c.arch_hash == arch_hash)
+        & (promotions.c.rung == rung)
+        & (promotions.c.attempt == attempt)
+    )
+    with engine.begin() as conn:
+        updated = conn.execute(sa.update(promotions).where(key).values(attempt=attempt + 1))
+    return updated.rowcount == 1
+
+
+def load_promotions(url: str, study_name: str) -> pd.DataFrame:
+    """The study's promotions (columns of the promotions table), in the order they were claimed."""
+    names = list(promotions.c.keys())
+    with _reading(url) as conn:
+        if conn is None or not sa.inspect(conn).has_table("promotions"):
+            return pd.DataFrame(columns=names)
+        query = sa.select(promotions).where(promotions.c.study_name == study_name)
+        frame = pd.DataFrame(conn.execute(query).fetchall(), columns=names)
+    frame["claimed_at"] = pd.to_datetime(frame["claimed_at"], utc=True)
+    return frame.sort_values("claimed_at", kind="stable").reset_index(drop=True)
 
 
 @contextmanager

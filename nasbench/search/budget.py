@@ -7,6 +7,7 @@ import time
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from nasbench.search.rungs import promotions_open, trial_rung
 from nasbench.search.signals import StopRequest
 from nasbench.workflow.studies import heartbeat_interval_s
 
@@ -16,9 +17,12 @@ class OverBudget(Exception):
 
 
 def counts_towards_budget(trial: FrozenTrial) -> bool:
-    """A trial counts towards --trials when it produced a result row: complete, pruned, or failed
-    with its reason. Trials stopped by Ctrl-C, killed with their worker (then retried) or started
-    past the budget by a concurrent worker do not count."""
+    """A trial counts towards --trials when it evaluated a new arch and produced a result row:
+    complete, pruned, or failed with its reason. Promotions (successive halving's higher rungs),
+    trials stopped by Ctrl-C, killed with their worker (then retried) or started past the budget
+    by a concurrent worker do not count."""
+    if trial_rung(trial) > 0:
+        return False
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     return trial.state == TrialState.FAIL and trial.user_attrs.get("status") == "failed"
@@ -32,11 +36,18 @@ def counted_trials(study: optuna.Study) -> int:
     return count_counted(study.get_trials(deepcopy=False))
 
 
+def work_left(study: optuna.Study, budget: int) -> bool:
+    """Whether the study lacks new archs for its budget, or has promotions queued or training."""
+    trials = study.get_trials(deepcopy=False)
+    return count_counted(trials) < budget or promotions_open(trials)
+
+
 def over_budget(study: optuna.Study, trial_number: int, budget: int) -> bool:
     """Whether trials numbered before this one, finished or still running, already fill the budget."""
     ahead = 0
     for t in study.get_trials(deepcopy=False):
-        if t.number < trial_number and (counts_towards_budget(t) or t.state == TrialState.RUNNING):
+        running = t.state == TrialState.RUNNING and trial_rung(t) == 0
+        if t.number < trial_number and (counts_towards_budget(t) or running):
             ahead += 1
     return ahead >= budget
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import optuna
 import torch
 
 from nasbench.arch import flatten_arch
-from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, load_benchmark
+from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, TabularBenchmark, load_benchmark
 from nasbench.budget import KNOBS, ProxyBudget
 from nasbench.config import SearchSettings, directions
+from nasbench.data import DataSplits
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import Context, protocol_hash, resolve_device
 from nasbench.evaluation.tabular import true_front
@@ -23,6 +24,7 @@ from nasbench.search import samplers
 from nasbench.search.early_stop import uses_median_pruner
 from nasbench.space_choices import with_choices
 from nasbench.spaces import load_space
+from nasbench.train import steps_of
 from nasbench.workflow.contexts import (
     budget_data,
     budget_recipe,
@@ -30,6 +32,7 @@ from nasbench.workflow.contexts import (
     trained_context,
 )
 from nasbench.workflow.studies import COSTS_ATTR, storage_with_retry, trial_seed
+from nasbench.zero_cost import BATCH_SIZE as ZERO_COST_BATCH
 
 # Settings that define what a study measures: a rerun must not change them.
 PROTOCOL_SETTINGS = (
@@ -41,14 +44,28 @@ PROTOCOL_SETTINGS = (
     "select_column",
     "report_column",
     "latency_device",
+    "rungs",
+    "reduction_factor",
+    "zero_cost",
+    "judge",
 )
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 _DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
 
 
-def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, optuna.Study]:
+class PreparedSearch(NamedTuple):
+    """A search ready to run: its settings (budget decided), one context per rung (rung 0's is
+    the study's protocol), its open study and the table that judges it (--judge)."""
+
+    settings: SearchSettings
+    contexts: tuple[Context, ...]
+    study: optuna.Study
+    judge: TabularBenchmark | None
+
+
+def prepare_search(settings: SearchSettings) -> PreparedSearch:
     """Check the storage (before anything is loaded), take the study's recorded budget when none
-    was given, then make the context and open the study."""
+    was given, then make the contexts and the judge, and open the study."""
     store.check_storage(settings.storage, create=True)
     attrs = store.read_study_attrs(settings.storage, settings.study_name)
     settings = with_study_budget(settings, attrs)
@@ -58,9 +75,75 @@ def prepare_search(settings: SearchSettings) -> tuple[SearchSettings, Context, o
     # a study made before costs were measured on the user's arch keeps measuring as it did
     made_before = bool(attrs and "settings" in attrs and COSTS_ATTR not in attrs)
     ctx = search_context(settings, costs_on_trained=made_before)
+    contexts = (ctx, *higher_rungs(settings, ctx, costs_on_trained=made_before))
+    judge = load_judge(settings, ctx)
     current = study_attrs(settings, ctx, sampler_name(settings, ctx))
+    if judge is not None:
+        current["judge"] = judge_attrs(settings, judge)
+    if len(contexts) > 1:
+        current["rungs"] = [
+            {"rung": r, "budget": c.budget.label, "protocol_hash": c.protocol}
+            for r, c in enumerate(contexts)
+        ]
     check_rerun(name, attrs, current)
-    return settings, ctx, open_study(settings, ctx, current)
+    return PreparedSearch(settings, contexts, open_study(settings, ctx, current), judge)
+
+
+def rung_budget(budget: ProxyBudget, rung: int, factor: int, steps: int) -> ProxyBudget:
+    """The budget of a rung: rung 0's (`budget`, which trains `steps` optimizer steps), with its
+    steps multiplied by factor**rung."""
+    if rung == 0:
+        return budget
+    return dataclasses.replace(budget, epochs=None, steps=steps * factor**rung)
+
+
+def higher_rungs(
+    settings: SearchSettings, ctx: Context, costs_on_trained: bool = False
+) -> list[Context]:
+    """The contexts of rungs 1 and up of a successive-halving search (rung 0's is `ctx`), on the
+    same data. Only the last rung confirms a front entrant with --confirm-runs trainings."""
+    if settings.rungs == 1:
+        return []
+    steps = steps_of(ctx.recipe, len(ctx.data.train_y))[1]
+    contexts = []
+    for rung in range(1, settings.rungs):
+        budget = rung_budget(ctx.budget, rung, settings.reduction_factor, steps)
+        confirm_runs = settings.confirm_runs if rung == settings.rungs - 1 else 1
+        rung_settings = dataclasses.replace(settings, budget=budget, confirm_runs=confirm_runs)
+        contexts.append(search_context(rung_settings, costs_on_trained, data=ctx.data))
+    return contexts
+
+
+def load_judge(settings: SearchSettings, ctx: Context) -> TabularBenchmark | None:
+    """The table of --judge, checked against the search: its space and its number of classes."""
+    if settings.judge is None:
+        return None
+    try:
+        bench = load_benchmark(settings.judge, settings.space)
+    except UsageError as err:
+        raise UsageError(f"--judge {settings.judge}: {err}") from None
+    if bench.space != settings.space:
+        raise UsageError(
+            f"--judge {settings.judge}: the table holds archs of the {bench.space} space, not "
+            f"of {settings.space}"
+        )
+    if ctx.data is not None and bench.num_classes != ctx.data.num_classes:
+        raise UsageError(
+            f"--judge {settings.judge}: the table's archs classify {bench.num_classes} classes, "
+            f"the dataset {ctx.data.name} has {ctx.data.num_classes}"
+        )
+    return bench
+
+
+def judge_attrs(settings: SearchSettings, bench: TabularBenchmark) -> dict[str, Any]:
+    """What a judged study records about its table (nasbench judge checks it is the same file)."""
+    return {
+        "benchmark": settings.judge,
+        "fingerprint": bench.fingerprint,
+        "space": bench.space,
+        "truth": bench.truth_label,
+        "source": bench.source,
+    }
 
 
 def _without_protocol(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -85,9 +168,12 @@ def with_study_budget(settings: SearchSettings, attrs: dict[str, Any] | None) ->
     return dataclasses.replace(settings, budget=budget)
 
 
-def search_context(settings: SearchSettings, costs_on_trained: bool = False) -> Context:
+def search_context(
+    settings: SearchSettings, costs_on_trained: bool = False, data: DataSplits | None = None
+) -> Context:
     """The evaluation context of a search: its space, data (or benchmark), recipe and protocol.
-    `costs_on_trained`: measure costs on the trained network even where the budget reduces it."""
+    `costs_on_trained`: measure costs on the trained network even where the budget reduces it;
+    `data`: the data as the budget trains on it, already loaded (another rung's)."""
     space = with_choices(load_space(settings.space), settings.choices)
     limits = {
         column: getattr(settings, name)
@@ -100,8 +186,10 @@ def search_context(settings: SearchSettings, costs_on_trained: bool = False) -> 
     device = resolve_device(settings.device)
     # the recipe first: a bad [train] entry is refused before the data is read
     recipe_defaults = {**getattr(space, "TRAIN_DEFAULTS", {}), **settings.train}
+    if settings.zero_cost is not None:
+        return _zero_cost_context(settings, space, limits, device)
     budget_recipe(settings.dataset, recipe_defaults, budget)
-    data = budget_data(settings.dataset, settings.data_dir, budget)
+    data = data or budget_data(settings.dataset, settings.data_dir, budget)
     recipe = budget_recipe(data.name, recipe_defaults, budget)
     extra: dict[str, Any] = {"space": settings.space}
     if settings.confirm_runs > 1:
@@ -123,6 +211,39 @@ def search_context(settings: SearchSettings, costs_on_trained: bool = False) -> 
         budget=budget,
         latency_device=settings.latency_device if measured is not None else None,
         measured_latency=measured,
+    )
+
+
+def _zero_cost_context(
+    settings: SearchSettings, space: Any, limits: dict[str, float], device: str
+) -> Context:
+    """A search that scores each arch with a zero-cost proxy on one batch: no recipe. The score
+    replaces accuracy as the first objective."""
+    if settings.budget is not None and not settings.budget.is_default:
+        raise UsageError(
+            f"--zero-cost trains nothing: a budget ({settings.budget.label}) does not apply; "
+            "it scores the arch at the dataset's own size"
+        )
+    if settings.latency_decides and settings.latency_device is not None:
+        raise UsageError("--zero-cost measures latency here: --latency-device does not apply")
+    data = budget_data(settings.dataset, settings.data_dir, ProxyBudget())
+    extra = {
+        "space": settings.space,
+        "zero_cost": settings.zero_cost,
+        "batch_size": ZERO_COST_BATCH,
+        "dataset": data.name,
+        "image_size": data.image_size,
+        "num_train": int(len(data.train_y)),
+    }
+    return Context(
+        space=space,
+        protocol=protocol_hash(None, None, extra),
+        objectives=("score", *settings.objectives[1:]),
+        limits=limits,
+        data=data,
+        device=device,
+        budget=ProxyBudget(),
+        zero_cost=settings.zero_cost,
     )
 
 
@@ -340,6 +461,24 @@ def study_attrs(settings: SearchSettings, ctx: Context, sampler_name: str) -> di
             "sampler": sampler_name,
             "benchmark": benchmark_attrs(ctx),
             "true_front": _front_records(ctx, settings.objectives),
+            "optuna_version": optuna.__version__,
+            "code_version": store.code_version(),
+        }
+    if ctx.zero_cost is not None:
+        return {
+            "settings": recorded,
+            "protocol_hash": ctx.protocol,
+            "space": settings.space,
+            "dataset": ctx.data.name,
+            "image_size": ctx.data.image_size,
+            "num_classes": ctx.data.num_classes,
+            "in_channels": ctx.data.in_channels,
+            "zero_cost": {"proxy": ctx.zero_cost, "batch_size": ZERO_COST_BATCH},
+            COSTS_ATTR: {"width": 1.0, "image_size": ctx.data.image_size, "network": "scored"},
+            "objectives": list(ctx.objectives),
+            "sampler": sampler_name,
+            "device": ctx.device,
+            "torch_version": torch.__version__,
             "optuna_version": optuna.__version__,
             "code_version": store.code_version(),
         }

@@ -27,9 +27,10 @@ from tqdm import tqdm
 from nasbench.config import SearchSettings
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import resolve_device
-from nasbench.search.budget import counted_trials
+from nasbench.search.budget import counted_trials, work_left
 from nasbench.search.objective import search_identity
 from nasbench.search.run import already_complete, run_search
+from nasbench.search.rungs import PROMOTES_ATTR, RUNG_ATTR, queue_due_promotions, trial_rung
 from nasbench.search.signals import Terminated, exit_status, stop_on_sigterm
 from nasbench.search.study import prepare_search
 from nasbench.workflow.rows import store_row
@@ -128,9 +129,10 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
     devices = settings.devices or [settings.device] * settings.workers
     check_devices(devices)
     # checks the settings and records them, once for all (and decides the budget of a rerun)
-    settings, _, study = prepare_search(settings)
+    settings, contexts, study, _ = prepare_search(settings)
+    queue_due_promotions(study, settings, contexts[0].objectives, study.get_trials())
     done = counted_trials(study)
-    if done >= settings.trials:  # nothing to do: no worker is started
+    if not work_left(study, settings.trials):  # nothing to do: no worker is started
         print(already_complete(settings, done), file=sys.stderr)
         return 0
     if announce:
@@ -177,7 +179,7 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
                     reason = f"worker stopped by {STOPPED_BY_SIGNAL[process.exitcode]}"
                     bar.write(f"{reason} ({device}); restarting it", file=sys.stderr)
                     fail_trials_of(study, pid, reason, settings, outcome="retry")
-                    if counted_trials(study) < settings.trials:
+                    if work_left(study, settings.trials):
                         start(device)
                     continue
                 if process.exitcode and process.exitcode > 0:  # an error, not a crash: stop
@@ -198,11 +200,11 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
                     if restarts > max_restarts:
                         bar.write("too many worker crashes; stopping", file=sys.stderr)
                         continue
-                    if counted_trials(study) < settings.trials:
+                    if work_left(study, settings.trials):
                         start(device)
             now = counted_trials(study)
             bar.update(min(now, settings.trials) - bar.n)
-            if not workers and now < settings.trials and restarts <= max_restarts:
+            if not workers and work_left(study, settings.trials) and restarts <= max_restarts:
                 for device in devices:  # a late crash left the budget unfilled
                     start(device)
     except KeyboardInterrupt as stop:
@@ -226,7 +228,9 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
         return exit_status(stop)
     bar.close()
     done = counted_trials(study)
-    if done < settings.trials:  # the workers kept crashing: say so, do not report success
+    if work_left(
+        study, settings.trials
+    ):  # the workers kept crashing: say so, do not report success
         print(
             f"nasbench: stopped after {restarts} worker crashes; study {settings.study_name!r} "
             f"holds {done} of {settings.trials} trials",
@@ -259,7 +263,8 @@ def fail_trials_of(
         if outcome == "retry":
             storage.set_trial_user_attr(trial._trial_id, "error", f"{reason}; retried")
             storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            kept = {k: v for k, v in trial.user_attrs.items() if k in (RUNG_ATTR, PROMOTES_ATTR)}
+            study.enqueue_trial(trial.params, user_attrs={**kept, "retry_of": trial.number})
             continue
         storage.set_trial_user_attr(trial._trial_id, "status", "failed")
         storage.set_trial_user_attr(trial._trial_id, "error", reason)
@@ -272,6 +277,7 @@ def fail_trials_of(
             status="failed",
             error=reason,
             dataset=settings.dataset,
+            **({"rung": trial_rung(trial)} if settings.rungs > 1 else {}),
         )
         row["seed"] = settings.seed  # the study's: the trial's own seeds are not known here
         store_row(settings.storage, row)

@@ -14,8 +14,6 @@ table, dataset) is stored with the study's Optuna record; a rerun with another i
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +22,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
-import torch
 
-from nasbench import zero_cost
 from nasbench.arch import arch_hash
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import TabularBenchmark, load_benchmark
@@ -35,7 +31,7 @@ from nasbench.config import DEFAULT_STORAGE, check_study_name
 from nasbench.data import DataSplits, load_dataset
 from nasbench.errors import UsageError
 from nasbench.evaluation.context import Request
-from nasbench.evaluation.model import build_for
+from nasbench.evaluation.scored import score_arch
 from nasbench.evaluation.tabular import arch_costs
 from nasbench.evaluation.trained import evaluate_trained
 from nasbench.results import store
@@ -44,7 +40,7 @@ from nasbench.spaces import load_space
 from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
 from nasbench.workflow.rows import done_keys, identity, store_row
 from nasbench.workflow.studies import make_storage, quiet_optuna, trial_seed
-from nasbench.zero_cost import ZERO_COST_PROXIES, zero_cost_score
+from nasbench.zero_cost import ZERO_COST_PROXIES
 
 COST_BASELINES = ("params", "macs")
 SAMPLE_SETTINGS = ("benchmark", "fingerprint", "truth", "dataset", "archs", "seed")
@@ -134,7 +130,7 @@ def run_fidelity(
             seed = trial_seed(settings.seed, sample.index(key))
             row = _row(study_name, bench, key, label, seed, truths[key])
             row.update(
-                _zero_cost(
+                score_arch(
                     name, space, parse_arch_string(bench.space, key), base, seed, settings.device
                 )
             )
@@ -254,31 +250,3 @@ def _row(
         budget=label,
         truth_acc=float(truth),
     )
-
-
-def _zero_cost(
-    name: str, space: Any, arch: dict[str, Any], data: DataSplits, seed: int, device: str
-) -> dict[str, Any]:
-    """Score one arch with a zero-cost proxy on one seeded batch of training images."""
-    generator = torch.Generator().manual_seed(seed)
-    index = torch.randperm(len(data.train_y), generator=generator)[: zero_cost.BATCH_SIZE]
-    inputs = data.normalize(data.train_x[index]).to(device)
-    targets = data.train_y[index].to(device)
-    model = build_for(space, arch, data, seed=seed).to(device)
-    start = time.perf_counter()
-    try:
-        score = zero_cost_score(name, model, inputs, targets)
-    except Exception as err:  # one arch's failure is its row's, not the run's
-        return {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-    seconds = time.perf_counter() - start
-    if not math.isfinite(score):
-        # No signal (e.g. the output ignores the image): stored as NaN and ranked last, as
-        # zero_cost documents and NASLib's published files do.
-        score = math.nan
-    return {
-        "status": "complete",
-        "proxy_score": score,
-        "train_s": seconds,
-        "image_size": data.image_size,
-        "dataset": data.name,
-    }
