@@ -29,6 +29,7 @@ COMMANDS = {
     "measure": ("measure", "re-measure the latency of a study's archs on this machine"),
     "studies": ("studies", "list the studies in a database with their counts"),
     "benchmarks": ("benchmarks", "list the benchmark tables shipped with nasbench"),
+    "judge": ("judge", "judge searches run with --judge by their benchmark table's truth"),
     "compare-samplers": ("compare_samplers", "benchmark search strategies on a benchmark table"),
     "fidelity": (
         "fidelity",

@@ -13,9 +13,7 @@ from nasbench.results.vocabulary import EVALUATED
 DEFAULT_OBJECTIVES = ("acc", "macs")
 
 
-def search_rows(
-    frame: pd.DataFrame, study_name: str, *, every_rung: bool = False
-) -> pd.DataFrame:
+def search_rows(frame: pd.DataFrame, study_name: str, *, every_rung: bool = False) -> pd.DataFrame:
     """The study's evaluated search rows (complete or reused: one per trial that has an
     accuracy), by trial number. With successive halving, each arch's row at its highest rung
     (what the study knows best of it), unless `every_rung`."""

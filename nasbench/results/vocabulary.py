@@ -37,6 +37,7 @@ SHOWN = {
         Shown("val_acc_std", "val acc std", 1.0, 2),
         Shown("train_runs", "runs"),
         Shown("test_acc", "test acc (%)", 1.0, 2),
+        Shown("truth_acc", "truth acc (%)", 1.0, 2),  # the benchmark table's truth of the arch
         Shown("train_s", "train (s)", 1.0, 1),
         Shown("eval_s", "eval (s)", 1.0, 2),
         Shown("images_per_s", "images/s", 1.0, 0),
