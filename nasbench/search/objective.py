@@ -80,8 +80,9 @@ class Objective:
         self.judge = judge
         self.stops = StopRequest()
         self.constraint_names = constraint_names(self.ctx.limits)
-        # per rung: complete trials' curves (for the early-stopping rule) and feasible values
-        self.finished_curves: dict[int, tuple[FinishedCurve, ...]] = {}
+        # complete trials' curves, for the early-stopping rule of a study of one rung
+        self.finished_curves: tuple[FinishedCurve, ...] = ()
+        # per rung: complete feasible trials' values, for deciding which results are confirmed
         self.fronts: dict[int, tuple[tuple[float, ...], ...]] = {}
 
     @property
@@ -121,8 +122,9 @@ class Objective:
             seeds=evaluation_seeds,
             previous=self._stored_result(trial, arch, ctx),
             front=self.fronts.get(rung, ()),
-            should_stop=self._stopping_rule(trial, rung)
-            if ctx.trains and self.settings.pruning
+            # successive halving is the study's early stopping: no second rule inside a rung
+            should_stop=self._stopping_rule(trial)
+            if ctx.trains and self.settings.pruning and len(self.contexts) == 1
             else None,
         )
         return self.evaluate(arch, ctx, request)
@@ -155,13 +157,10 @@ class Objective:
             # Optuna failed stale trials as this one started; the one waited on may die since
             optuna.storages.fail_stale_trials(trial.study)
 
-    def _stopping_rule(
-        self, trial: optuna.Trial, rung: int
-    ) -> Callable[[int, float, tuple], str | None]:
-        """One objective: Optuna's median pruner. Several: the hopeless-trial rule, against the
-        curves of the trial's rung."""
-        ctx = self.contexts[rung]
-        if uses_median_pruner(ctx.objectives) and len(self.contexts) == 1:
+    def _stopping_rule(self, trial: optuna.Trial) -> Callable[[int, float, tuple], str | None]:
+        """One objective: Optuna's median pruner. Several: the hopeless-trial rule."""
+        ctx = self.ctx
+        if uses_median_pruner(ctx.objectives):
 
             def median_rule(epoch: int, val_acc: float, _costs: tuple) -> str | None:
                 trial.report(val_acc, epoch)
@@ -174,7 +173,7 @@ class Objective:
             return median_rule
         # a step budget's epochs are its passes over the data, the last one partial
         epochs = epochs_of(ctx.recipe, len(ctx.data.train_y))
-        curves = self.finished_curves.get(rung, ())
+        curves = self.finished_curves
 
         def hopeless_rule(epoch: int, val_acc: float, costs: tuple) -> str | None:
             return hopeless_reason(epoch, val_acc, list(costs), curves, epochs)
@@ -220,10 +219,9 @@ class Objective:
         return search_identity(self.settings, self.contexts[rung], trial.number, **more)
 
     def refresh(self, trials: list[FrozenTrial]) -> None:
-        """Take in the study's trials, rung by rung: the complete ones' curves, for the
-        multi-objective stopping rule, and their values, for deciding which new results are
-        confirmed."""
-        curves: dict[int, list[FinishedCurve]] = {}
+        """Take in the study's trials: the complete ones' curves, for the multi-objective stopping
+        rule, and their values rung by rung, for deciding which new results are confirmed."""
+        curves: list[FinishedCurve] = []
         fronts: dict[int, list[tuple[float, ...]]] = {}
         for t in trials:
             if t.state != TrialState.COMPLETE:
@@ -232,11 +230,11 @@ class Objective:
                 continue
             rung = trial_rung(t)
             curve = t.user_attrs.get("val_acc_curve")
-            if curve:
-                curves.setdefault(rung, []).append(FinishedCurve(tuple(curve), tuple(t.values[1:])))
+            if curve and rung == 0:
+                curves.append(FinishedCurve(tuple(curve), tuple(t.values[1:])))
             if t.user_attrs.get("status") != "infeasible":
                 fronts.setdefault(rung, []).append(tuple(t.values))
-        self.finished_curves = {rung: tuple(c) for rung, c in curves.items()}
+        self.finished_curves = tuple(curves)
         self.fronts = {rung: tuple(f) for rung, f in fronts.items()}
 
 
