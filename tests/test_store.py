@@ -71,6 +71,7 @@ def full_row(**overrides) -> dict:
         "cuda_version": None,
         "code_version": "0.1.0+gabc1234",
         "budget": "epochs=2,image_size=16",
+        "rung": 1,
         "proxy_score": 41.9487686,
         "truth_acc": 92.13,
         "latency_label": "pi4",

@@ -141,10 +141,12 @@ results = sa.Table(
 )
 
 # One row per promotion of a successive-halving search: the primary key makes a promotion
-# happen once, however many workers (on however many machines) find it due at once.
+# happen once, however many workers (on however many machines) find it due at once. Its own
+# metadata: only a study with rungs creates the table.
+promotion_metadata = sa.MetaData()
 promotions = sa.Table(
     "promotions",
-    metadata,
+    promotion_metadata,
     sa.Column("study_name", sa.String, primary_key=True),
     sa.Column("arch_hash", sa.String, primary_key=True),
     sa.Column("rung", sa.Integer, primary_key=True),  # the rung it is promoted to
@@ -345,7 +347,7 @@ def check_storage(url: str, *, create: bool) -> None:
 
 _engines: dict[tuple[int, str], Engine] = {}
 _engines_lock = threading.Lock()
-_ensured: set[tuple[int, str]] = set()
+_ensured: set[tuple] = set()
 
 
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -425,6 +427,22 @@ def _add_missing_columns(engine: Engine) -> None:
                 conn.execute(sa.text(f'ALTER TABLE results ADD COLUMN "{column.name}" {kind}'))
 
 
+def _ensure_promotions(url: str) -> Engine:
+    """The engine of `url`, with the promotions table made if missing (once per process)."""
+    engine = _ensure_once(url)
+    key = (os.getpid(), url, "promotions")
+    if key not in _ensured:
+        for attempt in range(3):
+            try:
+                promotion_metadata.create_all(engine, checkfirst=True)
+                break
+            except (exc.OperationalError, exc.ProgrammingError, exc.IntegrityError):
+                if attempt == 2:  # another worker created it between our check and our CREATE
+                    raise
+        _ensured.add(key)
+    return engine
+
+
 def _ensure_once(url: str) -> Engine:
     if (os.getpid(), url) not in _ensured:
         ensure_schema(url)
@@ -485,7 +503,7 @@ def claim_promotion(
     url: str, study_name: str, arch_hash: str, rung: int, ranked_rows: list[int]
 ) -> bool:
     """Record that this arch goes to `rung`; False when another worker recorded it first."""
-    engine = _ensure_once(url)
+    engine = _ensure_promotions(url)
     row = {
         "study_name": study_name,
         "arch_hash": arch_hash,
@@ -505,7 +523,7 @@ def claim_promotion(
 def reclaim_promotion(url: str, study_name: str, arch_hash: str, rung: int, attempt: int) -> bool:
     """Take over a promotion whose trial was lost (its worker died before queueing it): True for
     the one worker whose update finds the attempt it read."""
-    engine = _ensure_once(url)
+    engine = _ensure_promotions(url)
     key = (
         (promotions.c.study_name == study_name)
         & (promotions.c.arch_hash == arch_hash)
