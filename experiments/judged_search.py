@@ -13,6 +13,9 @@ the table's truth:
 
     python experiments/judged_search.py [--seeds 0,1,2] [--strategies a,b,c,d,e]
         [--minutes 25] [--budget steps=1053,width=0.25,image_size=8] [--storage URL]
+        [--threads 1]
+
+Each search runs one worker with --threads torch threads (1: one core, as the proxy screen ran).
 
 Prints one row per strategy and seed and the mean and spread over seeds, as a markdown table.
 """
@@ -69,7 +72,8 @@ def run_strategy(key: str, seed: int, args: argparse.Namespace) -> str:
     limit = args.minutes * 60
     if spent_seconds(args.storage, name) >= limit:
         return name
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
     while process.poll() is None:
         time.sleep(5)
         if spent_seconds(args.storage, name) >= limit:
@@ -105,6 +109,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=MINUTES)
     parser.add_argument("--budget", default=BUDGET)
     parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of each search")
     parser.add_argument("--storage", default="sqlite:///" + str(Path("runs/judged.db").resolve()))
     args = parser.parse_args()
     Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +133,7 @@ def main() -> None:
             records.append({"strategy": key, "seed": seed, **figures})
             print(json.dumps(records[-1]), flush=True)
     table = pd.DataFrame(records)
-    print(f"\n{args.minutes:g} min a search, budget {args.budget}\n")
+    print(f"\n{args.minutes:g} min a search, budget {args.budget}, {args.threads} thread(s)\n")
     print(table[["strategy", "seed", *FIGURES, "seconds"]].to_markdown(index=False, floatfmt=".3f"))
     summary = table.groupby("strategy")[FIGURES].agg(["mean", "std"])
     summary.columns = [f"{a} {b}" for a, b in summary.columns]

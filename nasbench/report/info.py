@@ -63,6 +63,10 @@ def overview_rows(study: Study) -> dict[str, str | None]:
     if settings.get("train_fraction") not in (None, 1, 1.0):
         budget.append(f"{settings['train_fraction']:g} of the training set")
     train_s = rows["train_s"].dropna().astype(float) if "train_s" in rows else pd.Series()
+    if a.get("rungs"):  # successive halving: each rung's budget and the archs it trained
+        budget.append(_rungs_text(a["rungs"], rows))
+    if a.get("zero_cost"):
+        budget = [f"none: each arch scored with the zero-cost proxy {a['zero_cost']['proxy']}"]
     if a.get("benchmark"):
         budget = ["none: every result looked up in the benchmark table"]
     elif len(train_s):
@@ -119,6 +123,17 @@ def overview_rows(study: Study) -> dict[str, str | None]:
         "best val accuracy": best,
         "Optuna study": "present" if study.in_optuna else "none (results rows only)",
     }
+
+
+def _rungs_text(rungs: list[dict[str, Any]], rows: pd.DataFrame) -> str:
+    """'rungs: 0 steps=1053 (12 archs) → 1 steps=3159 (4 archs)'."""
+    finished = rows[rows["source"] == "search"] if len(rows) else rows
+    parts = []
+    for entry in rungs:
+        at_rung = finished[finished["rung"].fillna(0) == entry["rung"]] if len(finished) else []
+        archs = len(at_rung["arch_hash"].unique()) if len(at_rung) else 0
+        parts.append(f"{entry['rung']} {entry['budget']} ({archs} archs)")
+    return "successive halving, rungs " + " → ".join(parts)
 
 
 def _choices_text(choices: dict[str, list[Any]] | None) -> str | None:
