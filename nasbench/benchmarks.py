@@ -43,6 +43,9 @@ from nasbench.spaces import ArchError, SpaceError
 
 COST_COLUMNS = ("params", "macs")
 LATENCY_PREFIX = "latency_ms_"
+MAX_FILE_BYTES = 1 << 30  # a user table: NAS-Bench-201's whole table is 2 MB
+MAX_HEADER_BYTES = 1 << 20
+MAX_COST = 1e18  # params, MACs or milliseconds: far beyond any network, well inside int64
 DEFAULT_SELECT = "valid_acc"
 DEFAULT_REPORT = "test_acc"
 # the latency column a latency objective reads unless --latency-device says otherwise: HELP's
@@ -216,6 +219,11 @@ def load_benchmark(
         raise BenchmarkError(f"benchmark file {ref!r}: {_no_arch_string(space)}")
     if not os.path.isfile(ref):
         raise BenchmarkError(f"benchmark file {ref!r} does not exist")
+    if os.path.getsize(ref) > MAX_FILE_BYTES:
+        raise BenchmarkError(
+            f"benchmark file {ref!r} is {os.path.getsize(ref) / 2**30:.1f} GB: larger than the "
+            f"{MAX_FILE_BYTES // 2**30} GB a table of archs may be"
+        )
     with open(ref, "rb") as handle:
         data = handle.read()
     select = _columns(select_column) or (DEFAULT_SELECT,)
@@ -298,14 +306,31 @@ def _package_bytes(file: str) -> bytes:
 
 def _read(name: str, data: bytes) -> pd.DataFrame:
     compression = "gzip" if data[:2] == b"\x1f\x8b" else None
+    if compression is None:
+        _check_header_line(name, data)
     try:
-        return pd.read_csv(io.BytesIO(data), dtype={"arch": str}, compression=compression)
+        raw = pd.read_csv(io.BytesIO(data), dtype={"arch": str}, compression=compression)
+        header = pd.read_csv(io.BytesIO(data), header=None, nrows=1, dtype=str,
+                             compression=compression).iloc[0].tolist()  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
             OSError, EOFError) as err:  # fmt: skip
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BenchmarkError(
             f"benchmark file {name!r} is not a readable CSV: {first_line}"
         ) from None
+    repeated = [c for c in dict.fromkeys(header) if header.count(c) > 1]
+    if repeated:  # pandas would read the second as "NAME.1"
+        raise BenchmarkError(f"benchmark file {name!r} names column {repeated[0]!r} twice")
+    return raw
+
+
+def _check_header_line(name: str, data: bytes) -> None:
+    """One line for a file whose first line is no header (a megabyte without a line break)."""
+    if len(data) > MAX_HEADER_BYTES and b"\n" not in data[:MAX_HEADER_BYTES]:
+        raise BenchmarkError(
+            f"benchmark file {name!r} has no header line in its first "
+            f"{MAX_HEADER_BYTES // 2**20} MB: not a table of archs"
+        )
 
 
 def _benchmark(
@@ -332,11 +357,20 @@ def _benchmark(
     if raw.empty:
         raise BenchmarkError(f"{where} has no rows")
 
-    numeric = [*dict.fromkeys([*select, *report, *truth])]
-    numeric += [c for c in raw.columns if c in COST_COLUMNS or c.startswith(LATENCY_PREFIX)]
+    accuracies = [*dict.fromkeys([*select, *report, *truth])]
+    costs = [c for c in raw.columns if c in COST_COLUMNS or c.startswith(LATENCY_PREFIX)]
     frame = pd.DataFrame(index=raw.index)
-    for column in numeric:
+    for column in [*accuracies, *costs]:
         frame[column] = _numbers(raw, column, where, whole=column in COST_COLUMNS)
+        low, high = (0, 100) if column in accuracies else (0, MAX_COST)
+        outside = ~frame[column].between(low, high)
+        if outside.any():
+            row = int(outside.to_numpy().argmax())
+            what = "an accuracy in percent" if column in accuracies else "a cost"
+            raise BenchmarkError(
+                f"{where}, row {row + 1}: {column}={_shown(raw[column].iloc[row])} is outside "
+                f"[{low}, {high:g}] ({what})"
+            )
     frame.index = pd.Index(_keys(raw["arch"], space, where), name="arch")
     repeated = frame.index.duplicated()
     if repeated.any():
@@ -362,8 +396,18 @@ def _numbers(raw: pd.DataFrame, column: str, where: str, whole: bool) -> pd.Seri
     if bad.any():
         row = int(bad.to_numpy().argmax())
         value = raw[column].iloc[row]
-        raise BenchmarkError(f"{where}, row {row + 1}: {column}={_shown(value)} is not a number")
+        raise BenchmarkError(
+            f"{where}, row {row + 1}: {column}={_shown(value)} is not a finite number"
+        )
     if whole:
+        # beyond MAX_COST an int64 column wraps around (1e30 MACs were stored as -2**63)
+        huge = numbers.abs() > MAX_COST
+        if huge.any():
+            row = int(huge.to_numpy().argmax())
+            raise BenchmarkError(
+                f"{where}, row {row + 1}: {column}={_shown(raw[column].iloc[row])} is outside "
+                f"[0, {MAX_COST:g}] (a cost)"
+            )
         fractional = numbers != numbers.round()
         if fractional.any():
             row = int(fractional.to_numpy().argmax())

@@ -153,6 +153,16 @@ def test_channel_bench_as_a_user_table_with_named_columns(shared_data):
         ("arch,valid_acc\n01201122,1\n", {"report_column": "mean"}, "lacks column.*mean.*--report"),
         ("arch,valid_acc,macs\n01201122,1,2.5\n", {}, "row 1: macs=2.5 is not a whole number"),
         ("arch,valid_acc,latency_ms_x\n01201122,1,fast\n", {}, "row 1: latency_ms_x='fast'"),
+        ("arch,valid_acc\n01201122,150\n", {}, r"valid_acc=150 is outside \[0, 100\]"),
+        ("arch,valid_acc\n01201122,-5\n", {}, r"valid_acc=-5 is outside \[0, 100\]"),
+        ("arch,valid_acc\n01201122,1e300\n", {}, r"valid_acc=1e\+300 is outside \[0, 100\]"),
+        ("arch,valid_acc\n01201122,inf\n", {}, "valid_acc=inf is not a finite number"),
+        ("arch,valid_acc,macs\n01201122,1,1e30\n", {}, r"macs=1e\+30 is outside \[0, 1e\+18\]"),
+        ("arch,valid_acc,macs\n01201122,1,-5\n", {}, r"macs=-5 is outside \[0, 1e\+18\]"),
+        ("arch,valid_acc,latency_ms_x\n01201122,1,-0.5\n", {}, "latency_ms_x=-0.5 is outside"),
+        ("arch,valid_acc,valid_acc\n01201122,1,2\n", {}, "names column 'valid_acc' twice"),
+        ("arch,valid_acc\n01201122,1\n01201122,2\n", {}, "row 2: .* appears twice"),
+        ("x" * (2**20 + 10), {}, "no header line in its first 1 MB"),
     ],
 )
 def test_a_bad_user_table_is_one_line_naming_the_file_and_row(

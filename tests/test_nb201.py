@@ -167,9 +167,9 @@ def test_a_table_of_a_few_cells_loads_and_refuses_a_cell_it_lacks(tmp_path):
         (f"{HEADER}\n", "has no rows"),
         (
             f"{HEADER}\n{OPTIMUM},1073466,ninety,94.4\n",
-            "row 1: valid_acc='ninety' is not a number",
+            "row 1: valid_acc='ninety' is not a finite number",
         ),
-        (f"{HEADER}\n{OPTIMUM},1073466,,94.4\n", "row 1: valid_acc=.* is not a number"),
+        (f"{HEADER}\n{OPTIMUM},1073466,,94.4\n", "row 1: valid_acc=.* is not a finite number"),
         (f"{HEADER}\n{OPTIMUM},1.5,91.6,94.4\n", "params=1.5 is not a whole number"),
         (f"{HEADER}\n|nor_conv_3x3~0|,1,91.6,94.4\n", "row 1: .*3 nodes"),
         (f"{HEADER}\n{OPTIMUM},1,91.6,94.4\n{OPTIMUM},1,91.6,94.4\n", "row 2: .* appears twice"),
