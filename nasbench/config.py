@@ -118,6 +118,7 @@ TRIALS_MAX = 1_000_000
 CONFIRM_RUNS_MAX = 100
 WORKERS_MAX = 1024
 RUNGS_MAX = 10
+MAX_CONFIG_BYTES = 1 << 20
 REDUCTION_FACTOR_MAX = 100
 
 
@@ -141,10 +142,17 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"config file {str(path)!r} does not exist")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise UsageError(
+            f"config file {str(path)!r} is {path.stat().st_size:,} bytes: a settings file is "
+            f"small (at most {MAX_CONFIG_BYTES:,} bytes)"
+        )
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    except RecursionError:
+        raise UsageError(f"config file {str(path)!r} is nested too deeply to read") from None
     data = {key.replace("-", "_"): value for key, value in data.items()}
     unknown = sorted(set(data) - set(SETTING_NAMES))
     if unknown:

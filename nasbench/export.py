@@ -69,7 +69,9 @@ def load_exported(path: str | Path) -> tuple[torch.export.ExportedProgram, dict[
         quiet.setLevel(level)
     try:
         metadata = json.loads(extra[METADATA]) if extra[METADATA] else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
+        metadata = {}
+    if not isinstance(metadata, dict):  # another tool's metadata: not ours to read
         metadata = {}
     return program, metadata
 

@@ -69,7 +69,11 @@ def space_target(spec: str, input_size: int | None, num_classes: int | None) -> 
 def exported_target(path: str, input_size: int | None, num_classes: int | None) -> Target:
     """A program written by `nasbench export` (torch.export), at its stored input shape."""
     program, metadata = load_exported(path)
-    shape = metadata.get("input_shape") or list(program.example_inputs[0][0].shape)
+    shape = metadata.get("input_shape")
+    if not _is_image_shape(shape):  # absent, or not what nasbench writes: the program's own
+        shape = list(program.example_inputs[0][0].shape)
+    if not _is_image_shape(shape):
+        raise UsageError(f"{path} takes inputs of shape {shape}, not images (N, C, H, W)")
     if input_size not in (None, shape[-1]) or num_classes not in (
         None,
         metadata.get("num_classes"),
@@ -83,6 +87,16 @@ def exported_target(path: str, input_size: int | None, num_classes: int | None) 
         build=lambda: ProgramModule(program),
         input_size=shape[-1],
         in_channels=shape[1],
+    )
+
+
+def _is_image_shape(shape: Any) -> bool:
+    """Whether `shape` is (N, C, H, W) of positive integers with H == W."""
+    return (
+        isinstance(shape, list)
+        and len(shape) == 4
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+        and shape[2] == shape[3]
     )
 
 

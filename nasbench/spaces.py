@@ -79,15 +79,27 @@ def load_space(name: str) -> ModuleType:
     return module
 
 
+MAX_ARCH_FILE_BYTES = 1 << 20
+
+
 def read_arch_file(path: str | Path) -> dict[str, Any]:
     """Read an arch dict from a JSON file, with a one-line error for a missing or malformed file."""
     path = Path(path)
     if not path.is_file():
         raise SpaceError(f"arch file {str(path)!r} does not exist")
+    if path.stat().st_size > MAX_ARCH_FILE_BYTES:
+        raise SpaceError(
+            f"arch file {str(path)!r} is {path.stat().st_size:,} bytes: an arch is a small JSON "
+            f"object (at most {MAX_ARCH_FILE_BYTES:,} bytes)"
+        )
     try:
         arch = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SpaceError(f"arch file {str(path)!r} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise SpaceError(
+            f"arch file {str(path)!r} is nested too deeply to read (an arch nests a few levels)"
+        ) from None
     if not isinstance(arch, dict):
         raise SpaceError(
             f"arch file {str(path)!r} must hold a JSON object, not {type(arch).__name__}"

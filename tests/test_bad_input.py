@@ -76,6 +76,17 @@ CASES = [
     ([*SEARCH, "--devices", "cuda:9"], "cuda"),
     (["retrain", "--study-name", "s", "--pareto", "--seeds", "0"], "seeds"),
     (["retrain", "--study-name", "s", "--pareto", "--weights-dir", "{text}"], "is a file"),
+    # files that would drive a parser into recursion or memory
+    (["train", "--space", "mobilenet", "--arch", "{deep_json}"], "nested too deeply"),
+    (["train", "--space", "mobilenet", "--arch", "{big_json}"], "an arch is a small JSON object"),
+    (["search", "--config", "{deep_toml}"], "nested too deeply"),
+    # search strategies
+    ([*SEARCH, "--rungs", "2"], "was run with rungs=1, not 2"),
+    ([*FRESH, "--rungs", "2", "--reduction-factor", "1"], "--reduction-factor: must be in [2"),
+    ([*FRESH, "--zero-cost", "nosuch"], "unknown zero-cost proxy 'nosuch'"),
+    ([*FRESH, "--judge", "nas-bench-macro"], "holds nas_bench_macro archs, not 'mobilenet'"),
+    (["search", "--space", "nas_bench_macro", "--rungs", "2", "--benchmark", "nas-bench-macro"],
+     "--rungs needs a trained search"),
     # a scrambled interior page (a damaged first page fails at open already)
     *[([*command, "--storage", "sqlite:///{damaged}"], "is damaged (On tree page 5")
       for command in DAMAGED_DB_COMMANDS],
@@ -111,7 +122,14 @@ def places(tmp_path: Path) -> dict[str, Path]:
     start = (DAMAGED_PAGE - 1) * 4096 + 8
     data[start : start + 200] = random.Random(0).randbytes(200)
     damaged.write_bytes(bytes(data))
-    return {"db": db, "dir": folder, "text": text, "damaged": damaged}
+    deep_json = tmp_path / "deep.json"
+    deep_json.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    big_json = tmp_path / "big.json"
+    big_json.write_text('{"a": "' + "x" * (2 << 20) + '"}')
+    deep_toml = tmp_path / "deep.toml"
+    deep_toml.write_text("space = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    return {"db": db, "dir": folder, "text": text, "damaged": damaged, "deep_json": deep_json,
+            "big_json": big_json, "deep_toml": deep_toml}  # fmt: skip
 
 
 @pytest.mark.parametrize(("args", "complaint"), CASES, ids=[" ".join(a)[:70] for a, _ in CASES])

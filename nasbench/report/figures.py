@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from nasbench.config import OBJECTIVES
-from nasbench.report.info import is_number, labels, value_order
+from nasbench.report.info import labels
 from nasbench.report.load import Study
 from nasbench.results.pareto import pareto_mask
 from nasbench.results.vocabulary import SHOWN, Shown
@@ -42,16 +42,6 @@ def _layout(height: int = 460) -> dict[str, Any]:
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         hovermode="closest",
     )
-
-
-def _compact(values: np.ndarray) -> np.ndarray:
-    """The smallest array type that holds the values exactly (base64 in the page: size matters)."""
-    if np.isfinite(values).all() and (values == np.round(values)).all():
-        for dtype in (np.int8, np.int16, np.int32):
-            info = np.iinfo(dtype)
-            if values.min() >= info.min and values.max() <= info.max:
-                return values.astype(dtype)
-    return values.astype(np.float32)
 
 
 def pareto_figure(
@@ -212,51 +202,6 @@ def hypervolume_figure(
             )
         )
     fig.update_layout(xaxis_title="trial", yaxis_title="hypervolume", **_layout(380))
-    return fig
-
-
-def parcoords_figure(flat: pd.DataFrame, rows: pd.DataFrame) -> go.Figure:
-    """Parallel coordinates: one line per arch (row), one axis per varying parameter, then MACs
-    and accuracy, coloured by accuracy."""
-    dims = []
-    for column in flat.columns:
-        values = flat[column]
-        distinct = list(pd.unique(values.dropna()))
-        if is_number(distinct):
-            dim = dict(label=esc(column), values=_compact(values.astype(float).to_numpy()))
-            if len(distinct) <= 10:
-                dim["tickvals"] = sorted(distinct)
-        else:
-            categories = sorted(distinct, key=value_order)
-            codes = values.map({v: i for i, v in enumerate(categories)})
-            dim = dict(
-                label=esc(column),
-                values=_compact(codes.astype(float).to_numpy()),
-                tickvals=list(range(len(categories))),
-                # parcoords tick text is plain SVG text (no pseudo-HTML): not escaped
-                ticktext=[str(v) for v in categories],
-            )
-        dims.append(dim)
-    macs = SHOWN["macs"]
-    cost = rows[macs.column].astype(float)
-    if cost.notna().all():
-        dims.append(dict(label=macs.label, values=(cost * macs.scale).to_numpy(np.float32)))
-    accuracy = rows["val_acc"].astype(float).to_numpy(np.float32)
-    dims.append(dict(label=ACCURACY.label, values=accuracy))
-    fig = go.Figure(
-        go.Parcoords(
-            dimensions=dims,
-            line=dict(
-                color=accuracy,
-                colorscale="Viridis",
-                showscale=True,
-                colorbar=dict(title=ACCURACY.label),
-            ),
-            labelangle=-30 if len(dims) > 10 else 0,
-            labelside="top",
-        )
-    )
-    fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=60, t=110, b=30))
     return fig
 
 

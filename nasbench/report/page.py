@@ -14,12 +14,13 @@ from typing import Any
 import pandas as pd
 import plotly
 import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs
 
 from nasbench import __version__
 from nasbench.config import LATENCY_BUDGET_S
 from nasbench.errors import UsageError
-from nasbench.report import figures, info
+from nasbench.report import figures, info, parcoords
 from nasbench.report.load import Study, load_studies, select_studies
 from nasbench.results.formats import Column, human_cells
 from nasbench.results.latency import on_device
@@ -38,8 +39,8 @@ PARCOORDS_MAX_LINES = 1000
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 # report.js: parses each figure's JSON, fills its hover text from the shared list (stored once,
-# not once per figure) and draws it; builds the trials table with textContent only (never
-# innerHTML), sorts and filters it.
+# not once per figure) and draws it; redraws parallel coordinates with the axes ticked; builds
+# the trials table with textContent only (never innerHTML), sorts and filters it.
 CSS = files("nasbench.report").joinpath("report.css").read_text(encoding="utf-8")
 SCRIPT = files("nasbench.report").joinpath("report.js").read_text(encoding="utf-8")
 
@@ -58,11 +59,32 @@ class Page:
 
     def __init__(self) -> None:
         self.figures: list[tuple[str, str]] = []  # (div id, figure JSON)
+        self.axes: list[tuple[str, str]] = []  # (div id, JSON of every axis one may choose)
 
     def figure(self, fig: go.Figure, css_class: str = "figure") -> str:
         div_id = f"fig-{len(self.figures)}"
         self.figures.append((div_id, fig.to_json()))
         return f'<div id="{div_id}" class="{css_class}"></div>'
+
+    def parcoords(self, axes: parcoords.Axes, accuracy: pd.Series) -> str:
+        """Parallel coordinates of the shown axes, under a checkbox per axis that redraws them."""
+        figure = self.figure(parcoords.parcoords_figure(axes, accuracy))
+        div_id = self.figures[-1][0]
+        choices = {"dimensions": axes.dimensions, "max_axes": parcoords.MAX_AXES}
+        self.axes.append((div_id, to_json_plotly(choices)))
+        boxes = "".join(
+            f'<label><input type="checkbox" value="{i}"{" checked" if i in axes.shown else ""}>'
+            f"{esc(name)}"
+            + ("" if weight is None else f' <span class="weight">{weight:.2f}</span>')
+            + "</label>"
+            for i, (name, weight) in enumerate(zip(axes.names, axes.importance, strict=True))
+        )
+        return (
+            f'<details class="axes-chooser"><summary>Axes: <span class="axes-count">'
+            f"{len(axes.shown)} of {len(axes.names)}</span> shown; choose others</summary>"
+            f'<fieldset data-target="{div_id}"><legend>Axes left to right (importance beside '
+            f"each ranked parameter)</legend>{boxes}</fieldset></details>{figure}"
+        )
 
 
 def write_report(
@@ -334,9 +356,13 @@ def _parameters_section(page: Page, studies: list[Study], evaluated: pd.DataFram
     section.parts.append(
         _note(
             "Parallel coordinates: one line per evaluated architecture of the study, coloured "
-            "by accuracy; per-stage lists are split into field_0, field_1, ...; drag along an "
-            "axis to filter. Parameter importance: PED-ANOVA (optuna.importance) of each "
-            "parameter for reaching the top 10 % of accuracy, computed from the results rows."
+            f"by accuracy, on at most {parcoords.MAX_AXES} axes: the study's objectives and the "
+            "parameters ranked most important below (without a ranking, the single fields and "
+            "the per-stage summaries). Per-stage lists are split into field_0, field_1, ... and "
+            "summarised as a total (depths), a mean (other numbers) or the number of stages "
+            "with a value; tick others under <i>Axes</i>; drag along an axis to filter. "
+            "Parameter importance: PED-ANOVA (optuna.importance) of each parameter for reaching "
+            "the top 10 % of accuracy, computed from the results rows."
         )
     )
     for s in studies:
@@ -360,34 +386,35 @@ def _parameters_section(page: Page, studies: list[Study], evaluated: pd.DataFram
                 _missing("Every architecture of this study is the same: nothing to compare.")
             )
             continue
-        if len(rows) > PARCOORDS_MAX_LINES:
-            keep = info.seeded_sample(len(rows), PARCOORDS_MAX_LINES)
+        n = len(rows)
+        enough = n >= IMPORTANCE_MIN_TRIALS
+        importances = info.parameter_importances(flat, rows["val_acc"]) if enough else None
+        if n > PARCOORDS_MAX_LINES:
+            keep = info.seeded_sample(n, PARCOORDS_MAX_LINES)
             section.parts.append(
                 _note(
                     f"Parallel coordinates of a random sample of {PARCOORDS_MAX_LINES} of the "
-                    f"{len(rows)} architectures (seed 0)."
+                    f"{n} architectures (seed 0)."
                 )
             )
-            fig = figures.parcoords_figure(flat.iloc[keep], rows.iloc[keep])
-        else:
-            fig = figures.parcoords_figure(flat, rows)
-        section.parts.append(page.figure(fig))
-        if len(rows) < IMPORTANCE_MIN_TRIALS:
+            flat, rows = flat.iloc[keep], rows.iloc[keep]
+        axes = parcoords.choose_axes(flat, rows, s.attrs.get("objectives"), importances)
+        section.parts.append(page.parcoords(axes, rows["val_acc"]))
+        if importances is None:
             section.parts.append(
                 _missing(
                     f"Parameter importance needs at least {IMPORTANCE_MIN_TRIALS} evaluated "
-                    f"architectures; study {esc(s.name)} has {len(rows)}."
+                    f"architectures; study {esc(s.name)} has {n}."
                 )
             )
             continue
-        if len(rows) > info.IMPORTANCE_MAX_TRIALS:
+        if n > info.IMPORTANCE_MAX_TRIALS:
             section.parts.append(
                 _note(
                     f"Importance from a random sample of {info.IMPORTANCE_MAX_TRIALS} of the "
-                    f"{len(rows)} architectures (seed 0)."
+                    f"{n} architectures (seed 0)."
                 )
             )
-        importances = info.parameter_importances(flat, rows["val_acc"])
         section.parts.append(
             page.figure(figures.importance_figure(importances), "figure importance")
         )
@@ -447,6 +474,10 @@ def _page_html(title: str, sections: list[Section], page: Page, hover: list[str]
         f'<script type="application/json" class="figure-data" data-target="{div_id}">'
         f"{_script_json(fig_json)}</script>"
         for div_id, fig_json in page.figures
+    ) + "".join(
+        f'<script type="application/json" class="axes-data" data-target="{div_id}">'
+        f"{_script_json(axes_json)}</script>"
+        for div_id, axes_json in page.axes
     )
     return (
         "<!DOCTYPE html>\n"

@@ -11,6 +11,24 @@
     });
     Plotly.newPlot(document.getElementById(node.dataset.target), fig.data, fig.layout, config);
   });
+  // parallel coordinates: every axis one may choose is embedded; the ticked ones are drawn
+  document.querySelectorAll('script.axes-data').forEach(function(node){
+    var choices = JSON.parse(node.textContent);
+    var div = document.getElementById(node.dataset.target);
+    var fieldset = document.querySelector('fieldset[data-target="' + node.dataset.target + '"]');
+    var boxes = fieldset.querySelectorAll('input[type=checkbox]');
+    var counter = fieldset.parentNode.querySelector('.axes-count');
+    function redraw(){
+      var dims = [];
+      boxes.forEach(function(box){ if (box.checked) dims.push(choices.dimensions[Number(box.value)]); });
+      counter.textContent = dims.length + ' of ' + boxes.length;
+      var trace = Object.assign({}, div.data[0], {
+        dimensions: dims, labelangle: dims.length > choices.max_axes ? -30 : 0
+      });
+      Plotly.react(div, [trace], div.layout, config);
+    }
+    boxes.forEach(function(box){ box.addEventListener('change', redraw); });
+  });
   var dataNode = document.getElementById('trials-data');
   if (!dataNode) return;
   var data = JSON.parse(dataNode.textContent);
@@ -19,6 +37,8 @@
   var status = document.getElementById('trials-status');
   var count = document.getElementById('trials-count');
   var statusCol = data.columns.indexOf('status');
+  var reasonCol = data.columns.indexOf('reason');
+  var reasonShort = 90;  // a longer reason opens on click: its first line stays in the row
   var text = data.rows.map(function(r){
     return r.map(function(v){ return v === null ? '' : String(v); }).join(' \u0001 ').toLowerCase();
   });
@@ -66,7 +86,19 @@
       tr.className = 'status-' + String(row[statusCol]);
       row.forEach(function(v, c){
         var td = document.createElement('td');
-        td.textContent = v === null ? '' : String(v);
+        var value = v === null ? '' : String(v);
+        if (c === reasonCol) {
+          td.className = 'reason';
+          if (value.length > reasonShort) {
+            var details = document.createElement('details');
+            var summary = document.createElement('summary');
+            summary.textContent = value.slice(0, reasonShort).trimEnd() + '…';
+            var full = document.createElement('div');
+            full.textContent = value;
+            details.append(summary, full);
+            td.appendChild(details);
+          } else td.textContent = value;
+        } else td.textContent = value;
         if (data.numeric[c]) td.className = 'num';
         tr.appendChild(td);
       });
