@@ -425,3 +425,30 @@ def test_a_results_table_from_an_earlier_version_reads_and_gains_new_columns(tmp
     store.write_result(url, {"study_name": "s", "source": "search", "status": "complete",
                              "eval_s": 1.5})  # fmt: skip
     assert store.load_results(url)["eval_s"].tolist()[1] == 1.5
+
+
+def test_reading_commands_leave_a_rollback_journal_file_byte_identical(tmp_path, capsys):
+    """A results-only database in SQLite's default journal mode: commands that only read, or
+    that find no study, neither switch it to WAL nor create Optuna's tables."""
+    import hashlib
+    import sqlite3
+
+    from nasbench.cli import main
+
+    path = tmp_path / "results_only.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table results (id integer primary key, study_name text, "
+                     "source text, status text, arch_hash text)")  # fmt: skip
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    url = f"sqlite:///{path}"
+    for args in (["table", "--study-name", "nosuch"], ["studies"],
+                 ["export", "--study-name", "s", "--pareto", "--output", str(tmp_path / "o")],
+                 ["measure", "--study-name", "s"], ["retrain", "--study-name", "s", "--pareto"]):  # fmt: skip
+        main([*args, "--storage", url])
+    capsys.readouterr()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "delete"
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+    assert tables == {"results"}
+    assert not (tmp_path / "o").exists()

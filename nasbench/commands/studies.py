@@ -33,7 +33,13 @@ def run_studies(url: str, *, output_format: str = "table") -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     counts = store.result_counts(url)
     records = []
-    for summary in optuna.get_all_study_summaries(storage=url, include_best_trial=False):
+    # reading Optuna's studies creates its tables where there are none: look first
+    summaries = (
+        optuna.get_all_study_summaries(storage=url, include_best_trial=False)
+        if store.has_optuna_tables(url)
+        else []
+    )
+    for summary in summaries:
         record = {"study_name": summary.study_name, "trials": summary.n_trials}
         record.update(_counts(counts, summary.study_name))
         record["space"] = summary.user_attrs.get("space")

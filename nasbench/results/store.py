@@ -380,22 +380,32 @@ def engine_kwargs(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
-def get_engine(url: str) -> Engine:
-    """The engine for `url`, one per URL and process (a forked worker gets its own)."""
-    key = (os.getpid(), url)
+def get_engine(url: str, *, writing: bool = True) -> Engine:
+    """The engine for `url`, one per URL, purpose and process (a forked worker gets its own). A
+    reading engine leaves a SQLite file's journal mode as it is: reading changes nothing."""
+    key = (os.getpid(), url) if writing else (os.getpid(), url, "reading")
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
             engine = sa.create_engine(_parse(url), **engine_kwargs(url))
-            tune_engine(engine)
+            if writing:
+                tune_engine(engine)
+            elif engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _on_sqlite_read_connect)
             _engines[key] = engine
     return engine
+
+
+def _on_sqlite_read_connect(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
 
 
 def dispose_engines() -> None:
     """Close every pooled connection this process holds (tests, and before handing off a URL)."""
     with _engines_lock:
-        for (pid, _url), engine in list(_engines.items()):
+        for (pid, *_), engine in list(_engines.items()):
             if pid == os.getpid():
                 engine.dispose()
         _engines.clear()
@@ -547,6 +557,14 @@ def load_promotions(url: str, study_name: str) -> pd.DataFrame:
     return frame.sort_values("claimed_at", kind="stable").reset_index(drop=True)
 
 
+def has_optuna_tables(url: str) -> bool:
+    """Whether the database holds Optuna's tables (without creating them, as Optuna would)."""
+    with _reading(url):  # one line for a missing file
+        pass
+    with get_engine(url, writing=False).connect() as conn:
+        return sa.inspect(conn).has_table("studies")
+
+
 @contextmanager
 def _reading(url: str) -> Iterator[sa.Connection | None]:
     """A connection for reading, or None when the database has no results table yet."""
@@ -555,7 +573,7 @@ def _reading(url: str) -> Iterator[sa.Connection | None]:
         path = _sqlite_path(parsed)
         if path is not None and not path.is_file():  # connecting would create it
             raise StoreError(f"no database at {path}; run nasbench search first")
-    engine = get_engine(url)
+    engine = get_engine(url, writing=False)
     try:
         with engine.connect() as conn:
             yield conn if sa.inspect(conn).has_table("results") else None

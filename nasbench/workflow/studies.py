@@ -101,6 +101,8 @@ def load_search_attrs(url: str, study_name: str, purpose: str) -> dict[str, Any]
     """A trained search study's user attrs (settings, recipe...) for `purpose` (retrain, export);
     one line when the study is missing, a benchmark lookup, or not made by nasbench search."""
     quiet_optuna()
+    if not store.has_optuna_tables(url):  # loading a study would create Optuna's tables
+        raise UsageError(f"no study {study_name!r} in {url}")
     try:
         study = optuna.load_study(study_name=study_name, storage=url)
     except KeyError:
