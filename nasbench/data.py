@@ -307,6 +307,9 @@ def _download_or_explain(fetch: Callable[[], object], download: bool, missing: s
         socket.setdefaulttimeout(previous)
 
 
+MIN_IMAGES_PER_CLASS = 2
+
+
 def _load_imagefolder(path: Path, size: int) -> Raw:
     """PATH/train and PATH/val|test (train/val split from train, test from val|test), else PATH alone."""
     if not path.is_dir():
@@ -317,6 +320,7 @@ def _load_imagefolder(path: Path, size: int) -> Raw:
 
     def read(folder: Path) -> tuple[Pair, list[str]]:
         # torchvision only to decode: importing it costs 2 s, most of a cached CIFAR-10 load
+        from PIL import Image
         from torchvision.datasets import ImageFolder
         from torchvision.transforms import v2
 
@@ -327,6 +331,10 @@ def _load_imagefolder(path: Path, size: int) -> Raw:
             arrays = decode_all([p for p, _ in ds.samples], _decode_images)
         except (FileNotFoundError, OSError) as err:
             raise DataError(f"imagefolder: cannot read {folder}: {_one_line(err)}") from None
+        except Image.DecompressionBombError as err:  # Pillow's guard against huge images
+            raise DataError(
+                f"imagefolder: refusing an image in {folder}: {_one_line(err)}"
+            ) from None
         images = [resize(torch.from_numpy(a).permute(2, 0, 1)) for a in arrays]
         return (torch.stack(images), torch.tensor(ds.targets, dtype=torch.int64)), ds.classes
 
@@ -343,6 +351,18 @@ def _load_imagefolder(path: Path, size: int) -> Raw:
 
     decoded = load_or_decode(path, size, decode)
     (x, y), test, classes = decoded["train"], decoded["test"], list(decoded["classes"])
+    counts = torch.bincount(y, minlength=len(classes))
+    if len(classes) >= 2 and int(counts.min()) < MIN_IMAGES_PER_CLASS:
+        raise DataError(
+            f"imagefolder: class folder {classes[int(counts.argmin())]} of {train_dir} has "
+            f"{int(counts.min())} image(s): each class needs at least {MIN_IMAGES_PER_CLASS} (one "
+            "is held out to validate on)"
+        )
+    if len(classes) < 2:
+        raise DataError(
+            f"imagefolder: {train_dir} has one class folder ({classes[0]}): a classifier needs "
+            "at least 2, one folder of images per class"
+        )
     train, val = _hold_out_val(x, y, VAL_FRACTION if len(y) >= 200 else 0.2)
     return train, val, test, classes
 

@@ -9,9 +9,11 @@ import hashlib
 import io
 import random
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from nasbench.cli import main
 
@@ -76,6 +78,19 @@ CASES = [
     ([*SEARCH, "--devices", "cuda:9"], "cuda"),
     (["retrain", "--study-name", "s", "--pareto", "--seeds", "0"], "seeds"),
     (["retrain", "--study-name", "s", "--pareto", "--weights-dir", "{text}"], "is a file"),
+    # results tables not made (or edited since) by nasbench
+    (["table", "--storage", "sqlite:///{wrong_type}"], "column val_acc is TEXT, not FLOAT"),
+    (["search", "--space", "mobilenet", "--storage", "sqlite:///{wrong_type}"], "is TEXT"),
+    (["table", "--storage", "sqlite:///{edited}"], "results row 1: arch '{broken' is not JSON"),
+    (["report", "--storage", "sqlite:///{edited}", "--output", "{dir}/r.html"], "is not JSON"),
+    # storage URLs naming no usable file
+    (["table", "--storage", "sqlite:////tmp/a%00b.db"], "NUL character"),
+    (["search", "--space", "mobilenet", "--storage", "sqlite:////tmp/" + "x" * 300 + ".db"],
+     "File name too long"),
+    # image folders that no classifier can learn from
+    ([*FRESH, "--dataset", "imagefolder:{one_class}"], "one class folder (a)"),
+    ([*FRESH, "--dataset", "imagefolder:{one_image}"], "has 1 image(s)"),
+    ([*FRESH, "--dataset", "imagefolder:{bomb}"], "could be decompression bomb"),
     # files that would drive a parser into recursion or memory
     (["train", "--space", "mobilenet", "--arch", "{deep_json}"], "nested too deeply"),
     (["train", "--space", "mobilenet", "--arch", "{big_json}"], "an arch is a small JSON object"),
@@ -110,7 +125,7 @@ def _digest(path: Path) -> str:
 
 
 @pytest.fixture
-def places(tmp_path: Path) -> dict[str, Path]:
+def places(tmp_path: Path, image_folders: dict[str, Path]) -> dict[str, Path]:
     db = tmp_path / "n.db"
     shutil.copyfile(FIXTURE, db)
     folder = tmp_path / "folder"
@@ -128,8 +143,33 @@ def places(tmp_path: Path) -> dict[str, Path]:
     big_json.write_text('{"a": "' + "x" * (2 << 20) + '"}')
     deep_toml = tmp_path / "deep.toml"
     deep_toml.write_text("space = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    wrong_type = tmp_path / "wrong_type.db"
+    with contextlib.closing(sqlite3.connect(wrong_type)) as conn:
+        conn.execute("create table results (id integer primary key, study_name text, "
+                     "status text, arch_hash text, val_acc text)")  # fmt: skip
+        conn.commit()
+    edited = tmp_path / "edited.db"
+    shutil.copyfile(FIXTURE, edited)
+    with contextlib.closing(sqlite3.connect(edited)) as conn:  # closing checkpoints the WAL
+        conn.execute("update results set arch = '{broken' where id = 1")
+        conn.commit()
     return {"db": db, "dir": folder, "text": text, "damaged": damaged, "deep_json": deep_json,
-            "big_json": big_json, "deep_toml": deep_toml}  # fmt: skip
+            "big_json": big_json, "deep_toml": deep_toml, "wrong_type": wrong_type,
+            "edited": edited, **image_folders}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory) -> dict[str, Path]:
+    """Image folders no classifier can learn from (made once: the bomb takes a second)."""
+    root = tmp_path_factory.mktemp("images")
+    images = {"one_class": {"a": 3}, "one_image": {"a": 3, "b": 1}, "bomb": {"a": 2, "b": 2}}
+    for name, classes in images.items():
+        for cls, count in classes.items():
+            (root / name / cls).mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (8, 8)).save(root / name / cls / f"{i}.png")
+    Image.new("1", (20_000, 20_000)).save(root / "bomb" / "b" / "huge.png")  # 49 kB
+    return {name: root / name for name in images}
 
 
 @pytest.mark.parametrize(("args", "complaint"), CASES, ids=[" ".join(a)[:70] for a, _ in CASES])

@@ -160,12 +160,12 @@ def browser() -> Iterator[object]:
 class OpenedPage:
     """A report opened in Chromium, with everything it logged, requested and tried to pop up."""
 
-    def __init__(self, browser, path: Path) -> None:
+    def __init__(self, browser, path: Path, width: int = 1300) -> None:
         self.path = path
         self.errors: list[str] = []
         self.requests: list[str] = []
         self.dialogs: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
@@ -220,6 +220,10 @@ def test_user_text_is_shown_as_text_and_runs_nothing(comparison):
     assert page.get_by_role("columnheader", name=XSS_STUDY).is_visible()
     legends = page.locator("#pareto .legendtext").all_text_contents()
     assert legends.count(XSS_STUDY) == legends.count(f"{XSS_STUDY} front") == 3
+    # the activations are not among the axes drawn first: ticked, they are drawn from the page
+    chooser = page.locator("#parameters details.axes-chooser").first
+    chooser.locator("summary").click()
+    chooser.get_by_label(re.compile(r"^activations_0 ")).check()
     ticks = page.locator("#parameters .parcoords text").all_text_contents()
     assert XSS_ARCH_VALUE in ticks
     assert page.locator("img").count() == 0 and page.locator("body svg[onload]").count() == 0

@@ -70,7 +70,12 @@ class Page:
         """Parallel coordinates of the shown axes, under a checkbox per axis that redraws them."""
         figure = self.figure(parcoords.parcoords_figure(axes, accuracy))
         div_id = self.figures[-1][0]
-        choices = {"dimensions": axes.dimensions, "max_axes": parcoords.MAX_AXES}
+        choices = {
+            "dimensions": axes.dimensions,
+            "max_axes": parcoords.MAX_AXES,
+            "tilted": parcoords.TILTED,
+            "top_margins": [parcoords.TOP_MARGINS[False], parcoords.TOP_MARGINS[True]],
+        }
         self.axes.append((div_id, to_json_plotly(choices)))
         boxes = "".join(
             f'<label><input type="checkbox" value="{i}"{" checked" if i in axes.shown else ""}>'

@@ -7,9 +7,10 @@ importance ranks highest, so the axes are the top bars of the importance figure 
 With too few trials for importance, the scalar fields and the per-stage summaries come first.
 
 Each per-stage list also gets one summary axis, which reads better than seven: the total of a
-depth list (blocks in all), the mean of any other list of numbers (mean kernel size), and the
-number of stages with the later of a list's two values ("se (stages True)": stages with
-squeeze-excite). They are offered for choosing, not ranked: importance is computed on the
+depth list ("depths total": blocks in all), the mean of any other list of numbers ("kernel_sizes
+mean"), and the number of stages with the later of a list's two values ("se stages": stages with
+squeeze-excite; "relu stages"). Names stay short: ten one-line labels fit side by side on a
+1280 px page. They are offered for choosing, not ranked: importance is computed on the
 sampled parameters only. Every other axis is embedded in the page (Axes.dimensions) for the
 page's script to draw with Plotly.react when a reader ticks it.
 """
@@ -28,6 +29,10 @@ from nasbench.report.info import is_number, value_order
 from nasbench.results.vocabulary import SHOWN, Shown
 
 MAX_AXES = 10
+# beyond MAX_AXES (a reader's choice) labels tilt so as not to overlap, and need a higher margin;
+# report.js applies the same rule
+TILTED = -30
+TOP_MARGINS = {False: 70, True: 110}
 DEFAULT_OBJECTIVES = ("acc", "macs")
 
 
@@ -42,8 +47,9 @@ class Axes(NamedTuple):
 
 def stage_summaries(archs: pd.Series) -> pd.DataFrame:
     """One column per per-stage list field that differs between these archs: its total
-    ("depths (total)") for a depth list, its mean ("kernel_sizes (mean)") for other numbers, the
-    stages holding the later of its two values ("se (stages True)"); none for other lists."""
+    ("depths total") for a depth list, its mean ("kernel_sizes mean", 2 decimals) for other
+    numbers, and for a list of two values the stages holding the later one: "se stages" (stages
+    with squeeze-excite) for booleans, "relu stages" for relu/hardswish; none for other lists."""
     fields = dict.fromkeys(k for a in archs for k, v in a.items() if isinstance(v, list))
     columns = {}
     for field in fields:
@@ -53,15 +59,20 @@ def stage_summaries(archs: pd.Series) -> pd.DataFrame:
             continue
         distinct = sorted(set(items), key=value_order)
         if is_number(distinct):
-            how, summary = ("total", sum) if "depth" in field else ("mean", np.mean)
+            name, summary = (
+                (f"{field} total", sum)
+                if "depth" in field
+                else (f"{field} mean", lambda v: round(float(np.mean(v)), 2))
+            )
         elif len(distinct) == 2:
             later = distinct[1]
-            how, summary = f"stages {later}", lambda v, later=later: sum(i == later for i in v)
+            name = f"{field} stages" if later is True else f"{later} stages"
+            summary = lambda v, later=later: sum(i == later for i in v)  # noqa: E731
         else:
             continue
         values = pd.Series([float(summary(v)) if v else np.nan for v in lists], index=archs.index)
-        if values.nunique() > 1:
-            columns[f"{field} ({how})"] = values
+        if values.nunique() > 1 and name not in columns:
+            columns[name] = values
     return pd.DataFrame(columns, index=archs.index)
 
 
@@ -76,18 +87,22 @@ def objective_columns(objectives: list[str] | None) -> list[Shown]:
 
 
 def parameter_order(
-    flat: pd.DataFrame, summaries: pd.DataFrame, importances: dict[str, float] | None
+    flat: pd.DataFrame,
+    summaries: pd.DataFrame,
+    archs: pd.Series,
+    importances: dict[str, float] | None,
 ) -> list[str]:
     """Parameters and summaries, most worth an axis first: by importance, then the summaries;
     without importance, the scalar fields and summaries before the per-stage parameters."""
+    extra = [c for c in summaries.columns if c not in flat.columns]
     if importances:
         ranked = [c for c in importances if c in flat.columns]
         rest = [c for c in flat.columns if c not in importances]
-        return [*ranked, *summaries.columns, *rest]
-    stage_fields = {name.split(" (")[0] for name in summaries.columns}
-    per_stage = [c for c in flat.columns if c.rpartition("_")[0] in stage_fields]
+        return [*ranked, *extra, *rest]
+    per_stage_fields = {k for a in archs for k, v in a.items() if isinstance(v, list)}
+    per_stage = [c for c in flat.columns if c.rpartition("_")[0] in per_stage_fields]
     first = [c for c in flat.columns if c not in per_stage]
-    return [*first, *summaries.columns, *per_stage]
+    return [*first, *extra, *per_stage]
 
 
 def choose_axes(
@@ -99,8 +114,12 @@ def choose_axes(
     """The parallel coordinates' axes of these rows (one per arch; `flat` their varying
     parameters): every parameter, summary and objective, the first MAX_AXES of them shown."""
     summaries = stage_summaries(rows["arch"])
-    costs = [s for s in objective_columns(objectives) if rows[s.column].notna().all()]
-    order = parameter_order(flat, summaries, importances)
+    objective_axes = [
+        s
+        for s in objective_columns(objectives)
+        if s.column in rows and rows[s.column].notna().all()
+    ]
+    order = parameter_order(flat, summaries, rows["arch"], importances)
     dims, names, weights = [], [], []
     for name in order:
         values = flat[name] if name in flat.columns else summaries[name]
@@ -108,18 +127,18 @@ def choose_axes(
         names.append(name)
         weights.append((importances or {}).get(name))
     n_parameters = len(dims)
-    for shown in costs:
+    for shown in objective_axes:
         values = rows[shown.column].astype(float) * shown.scale
         dims.append(dict(label=esc(shown.label), values=values.to_numpy(np.float32)))
         names.append(shown.label)
         weights.append(None)
-    first = list(range(min(n_parameters, MAX_AXES - len(costs))))
+    first = list(range(min(n_parameters, MAX_AXES - len(objective_axes))))
     return Axes(dims, names, weights, first + list(range(n_parameters, len(dims))))
 
 
 def _dimension(name: str, values: pd.Series) -> dict[str, Any]:
-    # a summary's "field (how)" label breaks before its parenthesis: narrow axes don't overlap
-    label = "<br>(".join(esc(part) for part in name.split(" (", 1))
+    # one line: a second one would run into the axis's range text below it
+    label = esc(name)
     distinct = list(pd.unique(values.dropna()))
     if is_number(distinct):
         dim = dict(label=label, values=_compact(values.astype(float).to_numpy()))
@@ -159,14 +178,10 @@ def parcoords_figure(axes: Axes, accuracy: pd.Series) -> go.Figure:
                 showscale=True,
                 colorbar=dict(title=accuracy_label),
             ),
-            labelangle=label_angle(len(axes.shown)),
+            labelangle=TILTED if len(axes.shown) > MAX_AXES else 0,
             labelside="top",
         )
     )
-    fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=60, t=110, b=30))
+    top = TOP_MARGINS[len(axes.shown) > MAX_AXES]
+    fig.update_layout(template="plotly_white", height=520, margin=dict(l=60, r=60, t=top, b=30))
     return fig
-
-
-def label_angle(n_axes: int) -> int:
-    """Level labels up to MAX_AXES; tilted beyond (report.js applies the same rule)."""
-    return -30 if n_axes > MAX_AXES else 0

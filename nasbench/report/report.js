@@ -22,10 +22,10 @@
       var dims = [];
       boxes.forEach(function(box){ if (box.checked) dims.push(choices.dimensions[Number(box.value)]); });
       counter.textContent = dims.length + ' of ' + boxes.length;
-      var trace = Object.assign({}, div.data[0], {
-        dimensions: dims, labelangle: dims.length > choices.max_axes ? -30 : 0
-      });
-      Plotly.react(div, [trace], div.layout, config);
+      var many = dims.length > choices.max_axes;
+      var trace = Object.assign({}, div.data[0], {dimensions: dims, labelangle: many ? choices.tilted : 0});
+      var margin = Object.assign({}, div.layout.margin, {t: choices.top_margins[many ? 1 : 0]});
+      Plotly.react(div, [trace], Object.assign({}, div.layout, {margin: margin}), config);
     }
     boxes.forEach(function(box){ box.addEventListener('change', redraw); });
   });
@@ -38,7 +38,9 @@
   var count = document.getElementById('trials-count');
   var statusCol = data.columns.indexOf('status');
   var reasonCol = data.columns.indexOf('reason');
-  var reasonShort = 90;  // a longer reason opens on click: its first line stays in the row
+  // a reason longer than reasonLong (a traceback's) shows its start and opens on click; shorter
+  // ones wrap in their cell
+  var reasonLong = 160, reasonStart = 80;
   var text = data.rows.map(function(r){
     return r.map(function(v){ return v === null ? '' : String(v); }).join(' \u0001 ').toLowerCase();
   });
@@ -89,10 +91,13 @@
         var value = v === null ? '' : String(v);
         if (c === reasonCol) {
           td.className = 'reason';
-          if (value.length > reasonShort) {
+          if (value.length > reasonLong) {
             var details = document.createElement('details');
             var summary = document.createElement('summary');
-            summary.textContent = value.slice(0, reasonShort).trimEnd() + '…';
+            var short = document.createElement('span');
+            short.className = 'short';
+            short.textContent = value.slice(0, reasonStart).trimEnd() + '…';
+            summary.appendChild(short);
             var full = document.createElement('div');
             full.textContent = value;
             details.append(summary, full);

@@ -219,14 +219,42 @@ def _classify(tables: set[str], columns: set[str] | None, where: str) -> None:
     )
 
 
-def _inspect_tables(engine: Engine) -> tuple[set[str], set[str] | None]:
+def _inspect_tables(engine: Engine, where: str) -> tuple[set[str], set[str] | None]:
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
         tables = set(inspector.get_table_names())
-        columns = (
-            {c["name"] for c in inspector.get_columns("results")} if "results" in tables else None
-        )
-    return tables, columns
+        columns = inspector.get_columns("results") if "results" in tables else None
+    if columns is not None:
+        _check_column_types(columns, where)
+    return tables, None if columns is None else {c["name"] for c in columns}
+
+
+# the kinds of stored type each of our column types may have been created as (by any version)
+_TYPE_FAMILIES = (
+    (sa.Integer, (sa.Integer,)),
+    (sa.Float, (sa.Float, sa.Numeric)),
+    (sa.JSON, (sa.JSON, sa.Text, sa.String)),
+    (UTCDateTime, (sa.DateTime, sa.String)),
+    (sa.String, (sa.String, sa.Text)),
+)
+
+
+def _check_column_types(columns: list[dict[str, Any]], where: str) -> None:
+    """Refuse a results table whose known columns were created with another kind of type (a
+    number stored as text, on PostgreSQL, fails each insert; on SQLite it reads back as text)."""
+    for found in columns:
+        ours = results.c.get(found["name"])
+        if ours is None or isinstance(found["type"], sa.types.NullType):
+            continue
+        for kind, allowed in _TYPE_FAMILIES:
+            if isinstance(ours.type, kind):
+                if not isinstance(found["type"], allowed):
+                    raise StoreError(
+                        f"{where}: the results table's column {found['name']} is "
+                        f"{found['type']}, not {ours.type.compile()}; it was not made by "
+                        "nasbench, use another --storage"
+                    )
+                break
 
 
 def _check_sqlite(url: URL, *, create: bool) -> None:
@@ -236,6 +264,14 @@ def _check_sqlite(url: URL, *, create: bool) -> None:
             f"{_display(url)!r} is an in-memory SQLite database, which keeps no results; "
             "name a file: sqlite:///PATH.db"
         )
+    if "\x00" in str(path):
+        raise StoreError(f"storage URL {_display(url)!r} names a file with a NUL character (%00)")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as err:  # a name too long, a folder that is a file...
+        raise StoreError(f"cannot use {str(path)[:80]!r}: {err.strerror}") from None
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a SQLite database file")
     if not path.exists():
@@ -264,7 +300,7 @@ def _check_sqlite(url: URL, *, create: bool) -> None:
     ro_url = URL.create("sqlite", database="file:" + quote(str(path.resolve())), query=query)
     engine = sa.create_engine(ro_url, poolclass=NullPool)
     try:
-        tables, columns = _inspect_tables(engine)
+        tables, columns = _inspect_tables(engine, str(path))
         _quick_check(engine, path)
     except exc.DBAPIError as err:
         raise StoreError(f"{path} is not a usable SQLite database: {_first_line(err)}") from None
@@ -318,7 +354,7 @@ def _check_server(url: URL, *, create: bool) -> None:
     except exc.ArgumentError as err:
         raise StoreError(f"cannot use {where}: {_first_line(err)}") from None
     try:
-        tables, columns = _inspect_tables(engine)
+        tables, columns = _inspect_tables(engine, where)
     except exc.DBAPIError as err:
         raise StoreError(f"cannot connect to {where}: {_first_line(err)}") from None
     finally:
@@ -602,9 +638,32 @@ def load_results(url: str, study_names: list[str] | None = None) -> pd.DataFrame
             query = sa.select(*(results.c[name] for name in names)).order_by(results.c.id)
             if study_names is not None:
                 query = query.where(results.c.study_name.in_(study_names))
-            rows = conn.execute(query).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=names)
-    return _typed(frame.reindex(columns=list(COLUMNS)))
+            try:
+                rows = conn.execute(query).all()
+                frame = pd.DataFrame([tuple(r) for r in rows], columns=names)
+                return _typed(frame.reindex(columns=list(COLUMNS)))
+            except (ValueError, TypeError) as err:
+                raise StoreError(
+                    f"{_display(conn.engine.url)}: {_wrong_value(conn, names) or _first_line(err)}"
+                    "; the results table was not written by nasbench, or was edited"
+                ) from None
+    return _typed(pd.DataFrame(columns=list(COLUMNS)))
+
+
+def _wrong_value(conn: sa.Connection, names: list[str]) -> str | None:
+    """'row 2: arch '{broken' is not JSON': the first stored value of the wrong type."""
+    for name in names:
+        column = results.c[name]
+        if not isinstance(column.type, (sa.JSON, sa.Integer, sa.Float)):
+            continue
+        raw = sa.select(results.c.id, sa.type_coerce(column, sa.String)).where(column.is_not(None))
+        for row_id, text in conn.execute(raw.order_by(results.c.id)):
+            try:
+                json.loads(text) if isinstance(column.type, sa.JSON) else float(text)
+            except (ValueError, TypeError):
+                kind = "JSON" if isinstance(column.type, sa.JSON) else "a number"
+                return f"results row {row_id}: {name} {str(text)[:40]!r} is not {kind}"
+    return None
 
 
 def list_study_names(url: str) -> list[str]:
