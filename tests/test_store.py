@@ -452,3 +452,16 @@ def test_reading_commands_leave_a_rollback_journal_file_byte_identical(tmp_path,
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
     assert tables == {"results"}
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_results_table_with_a_column_of_another_type_is_refused(backend_url):
+    """Made by another tool (or edited): every command refuses it at the check, before writing."""
+    engine = sa.create_engine(backend_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table results (id integer primary key, study_name text, "
+                             "source text, status text, arch_hash text, val_acc text)"))  # fmt: skip
+    engine.dispose()
+    for create in (True, False):
+        with pytest.raises(store.StoreError, match="column val_acc is TEXT, not FLOAT"):
+            store.check_storage(backend_url, create=create)

@@ -10,7 +10,9 @@ from nasbench import arguments
 def add_arguments(p: argparse.ArgumentParser) -> None:
     arguments.add_storage(p)
     arguments.add_study_name(p, many=True)
-    p.add_argument("--output", default=None, metavar="FILE.html")
+    p.add_argument(
+        "--output", default=None, metavar="FILE.html", help="the file, or a folder to write it in"
+    )
     p.add_argument(
         "--latency-device",
         default=None,

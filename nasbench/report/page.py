@@ -101,10 +101,13 @@ def write_report(
     """Write the HTML report of the named studies (all in the database when None); return its path.
     `latency_device`: show the latency measured on that device (nasbench measure --label).
 
-    Default path: reports/<study>.html, or reports/<a>_vs_<b>.html for several studies.
+    Default path: reports/<study>.html, or reports/<a>_vs_<b>.html for several studies; an
+    `output` that is a folder gets that file name inside it.
     """
     selection = select_studies(url, study_names)
     path = Path(output) if output else Path("reports") / f"{_file_stem(selection.names)}.html"
+    if output and path.is_dir():  # a folder: the default file name inside it
+        path = path / f"{_file_stem(selection.names)}.html"
     if output and not path.parent.is_dir():
         raise UsageError(f"cannot write {output}: folder {path.parent} does not exist")
     studies = load_studies(url, selection)
