@@ -181,7 +181,7 @@ def _checked(name: str, value: Any, knob: Knob) -> Any:
         raise UsageError(f"{name} must be a number, got {value!r}")
     if knob.kind is int and isinstance(value, float):
         raise UsageError(f"{name} must be an integer, got {value!r}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # (an int is finite, if huge)
         raise UsageError(f"{name} must be a finite number, got {value!r}")
     low_ok = value > knob.low if knob.low_open else value >= knob.low
     if not low_ok or value > knob.high:

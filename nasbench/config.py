@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import math
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +95,8 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         if self.study_name is None:
-            source = self.benchmark and Path(self.benchmark).name.removesuffix(".gz")
+            benchmark = self.benchmark if isinstance(self.benchmark, str) else None  # (_check)
+            source = benchmark and Path(benchmark).name.removesuffix(".gz")
             source = source.removesuffix(".csv") if source else self.dataset
             self.study_name = f"{self.space}_{source}".replace(":", "_").replace("/", "_")
 
@@ -124,6 +125,10 @@ REDUCTION_FACTOR_MAX = 100
 
 def parse_objectives(value: str | list[str]) -> list[str]:
     """'acc,macs' -> ['acc', 'macs'], checked: accuracy first, no repeats, known names only."""
+    if not isinstance(value, str) and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise UsageError(f"objectives must be a list such as ['acc', 'macs'], got {value!r}")
     names = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
     unknown = [n for n in names if n not in OBJECTIVES]
     if unknown or not names:
@@ -151,6 +156,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    except ValueError as err:  # an integer of more digits than Python converts (4300)
+        raise UsageError(
+            f"config file {str(path)!r} holds a number too long to read: {err}"
+        ) from None
     except RecursionError:
         raise UsageError(f"config file {str(path)!r} is nested too deeply to read") from None
     data = {key.replace("-", "_"): value for key, value in data.items()}
@@ -233,7 +242,14 @@ def _check(s: SearchSettings) -> None:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise UsageError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    for name in ("zero_cost", "judge"):
+    for name in (
+        "zero_cost",
+        "judge",
+        "benchmark",
+        "select_column",
+        "report_column",
+        "latency_device",
+    ):
         if getattr(s, name) is not None and not isinstance(getattr(s, name), str):
             raise UsageError(f"{name} must be text, got {getattr(s, name)!r}")
     _check_strategy(s)
@@ -244,9 +260,13 @@ def _check(s: SearchSettings) -> None:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
-            or not 0 < value < math.inf
+            or not 0 < value <= sys.float_info.max  # (an integer such as 10**400 is no float)
         ):
             raise UsageError(f"{name} must be a positive finite number, got {value!r}")
+    if s.devices is not None and (
+        not isinstance(s.devices, list) or not all(isinstance(d, str) for d in s.devices)
+    ):
+        raise UsageError(f"devices must be a list of devices such as ['cuda:0'], got {s.devices!r}")
     if s.device not in DEVICES:
         raise UsageError(f"device must be one of {', '.join(DEVICES)}, got {s.device!r}")
     if isinstance(s.seed, bool) or not isinstance(s.seed, int) or not 0 <= s.seed <= SEED_MAX:

@@ -151,9 +151,14 @@ def load_dataset(
     (tx, ty), (vx, vy), test, classes = raw
 
     if train_fraction < 1.0:
-        keep, _ = _stratified_split(ty, 1.0 - train_fraction, seed)
+        try:
+            keep, _ = _stratified_split(ty, 1.0 - train_fraction, seed)
+        except ValueError:  # scikit-learn refuses a split that keeps no image
+            keep = []
         if len(keep) == 0:
-            raise DataError(f"train fraction {train_fraction} leaves no training images")
+            raise DataError(
+                f"train fraction {train_fraction} leaves none of the {len(ty)} training images"
+            )
         tx, ty = tx[keep], ty[keep]
     tx, vx = _resize(tx, size), _resize(vx, size)
     test_x, test_y = (_resize(test[0], size), test[1]) if test is not None else (None, None)

@@ -100,6 +100,10 @@ def read_arch_file(path: str | Path) -> dict[str, Any]:
         raise SpaceError(
             f"arch file {str(path)!r} is nested too deeply to read (an arch nests a few levels)"
         ) from None
+    except ValueError as err:  # an integer of more digits than Python converts (4300)
+        raise SpaceError(
+            f"arch file {str(path)!r} holds a number too long to read: {err}"
+        ) from None
     if not isinstance(arch, dict):
         raise SpaceError(
             f"arch file {str(path)!r} must hold a JSON object, not {type(arch).__name__}"
@@ -195,11 +199,11 @@ def _is_among(value: Any, allowed: Sequence[Any]) -> bool:
 
 
 def _same_number(value: Any, allowed: Any) -> bool:
-    numbers = (int, float)
+    # an integer where a float belongs (1 for 1.0) is that number; a float where an integer
+    # belongs (6.0 for 6) is not: layers are built from integers, and the arch's hash differs
     return (
-        isinstance(value, numbers)
-        and isinstance(allowed, numbers)
+        isinstance(value, int)
+        and isinstance(allowed, float)
         and not isinstance(value, bool)
-        and not isinstance(allowed, bool)
         and value == allowed
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,9 +134,13 @@ def default_train_config(dataset: str, overrides: dict[str, Any] | None = None) 
 def _checked_type(key: str, type_name: Any, value: Any) -> Any:
     expected = {"int": int, "float": float, "bool": bool, "str": str}[str(type_name)]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > sys.float_info.max:  # 10**400: no float
+            raise ConfigError(f"training setting {key!r} must be a finite number, got {value!r}")
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ConfigError(f"training setting {key!r} must be {expected.__name__}, got {value!r}")
+    if expected is float and not math.isfinite(value):  # nan passes every `< 0` check
+        raise ConfigError(f"training setting {key!r} must be a finite number, got {value!r}")
     return value
 
 

@@ -304,6 +304,8 @@ def _check_sqlite(url: URL, *, create: bool) -> None:
         _quick_check(engine, path)
     except exc.DBAPIError as err:
         raise StoreError(f"{path} is not a usable SQLite database: {_first_line(err)}") from None
+    except UnicodeDecodeError:  # SQLite's error quotes the bytes of a damaged schema
+        raise _damaged(path, "its schema is not text") from None
     finally:
         engine.dispose()
     if not tables:
@@ -328,16 +330,20 @@ def _quick_check(engine: Engine, path: Path) -> None:
     if found != ["ok"]:
         lines = [line for text in found for line in str(text).splitlines()]
         first = next((line for line in lines if not line.startswith("***")), "damaged")
-        raise StoreError(
-            f"{path} is damaged ({first}); nothing was written to it. Recover what it holds "
-            f"with the sqlite3 shell (sqlite3 {path.name} .recover | sqlite3 recovered.db) or use "
-            "a copy from backup"
-        )
+        raise _damaged(path, first)
     # worker processes inherit the environment: they need not check the file again
     os.environ[_CHECKED_ENV] = os.pathsep.join([*_quick_checked(), key])
 
 
 _CHECKED_ENV = "NASBENCH_QUICK_CHECKED"
+
+
+def _damaged(path: Path, what: str) -> StoreError:
+    return StoreError(
+        f"{path} is damaged ({what}); nothing was written to it. Recover what it holds "
+        f"with the sqlite3 shell (sqlite3 {path.name} .recover | sqlite3 recovered.db) or use "
+        "a copy from backup"
+    )
 
 
 def _quick_checked() -> list[str]:

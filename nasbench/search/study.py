@@ -31,7 +31,12 @@ from nasbench.workflow.contexts import (
     cost_image_size,
     trained_context,
 )
-from nasbench.workflow.studies import COSTS_ATTR, storage_with_retry, trial_seed
+from nasbench.workflow.studies import (
+    COSTS_ATTR,
+    check_heartbeat_settings,
+    storage_with_retry,
+    trial_seed,
+)
 from nasbench.zero_cost import BATCH_SIZE as ZERO_COST_BATCH
 
 # Settings that define what a study measures: a rerun must not change them.
@@ -66,6 +71,7 @@ class PreparedSearch(NamedTuple):
 def prepare_search(settings: SearchSettings) -> PreparedSearch:
     """Check the storage (before anything is loaded), take the study's recorded budget when none
     was given, then make the contexts and the judge, and open the study."""
+    check_heartbeat_settings()
     store.check_storage(settings.storage, create=True)
     attrs = store.read_study_attrs(settings.storage, settings.study_name)
     settings = with_study_budget(settings, attrs)

@@ -39,7 +39,12 @@ from nasbench.results.ranking import ZERO_COST_PREFIX, summarize_fidelity
 from nasbench.spaces import load_space
 from nasbench.workflow.contexts import budget_data, budget_recipe, trained_context
 from nasbench.workflow.rows import done_keys, identity, store_row
-from nasbench.workflow.studies import make_storage, quiet_optuna, trial_seed
+from nasbench.workflow.studies import (
+    check_heartbeat_settings,
+    make_storage,
+    quiet_optuna,
+    trial_seed,
+)
 from nasbench.zero_cost import ZERO_COST_PROXIES
 
 COST_BASELINES = ("params", "macs")
@@ -106,6 +111,7 @@ def run_fidelity(
     sample = sample_archs(bench, settings.archs, settings.seed)
     study_name = settings.study_name or f"fidelity_{bench.name}_{_dataset_label(base.name)}"
     check_study_name(study_name)
+    check_heartbeat_settings()
     store.check_storage(settings.storage, create=True)
     store.ensure_schema(settings.storage)
     _open_study(settings, bench, base, study_name, sample)

@@ -125,7 +125,11 @@ def read_recipe_file(path: str | None) -> RecipeFile:
             f"{', '.join(RECIPE_FILE_KEYS[:-1])} and [train]"
         )
     budget = read_budget(values, str(path))
-    return RecipeFile(budget, values.get("data_dir"), dict(values.get("train", {})))
+    data_dir, train = values.get("data_dir"), dict(values.get("train", {}))
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise UsageError(f"data_dir in {path} must be text (a folder), got {data_dir!r}")
+    default_train_config("", train)  # a bad [train] entry is refused before anything is opened
+    return RecipeFile(budget, data_dir, train)
 
 
 def check_seeds(seeds: int) -> None:

@@ -42,6 +42,13 @@ def grace_period_s() -> int:
     return _seconds_from_environment("NASBENCH_GRACE_PERIOD_S", 60)
 
 
+def check_heartbeat_settings() -> None:
+    """Refuse a bad NASBENCH_HEARTBEAT_S or NASBENCH_GRACE_PERIOD_S before any file is written
+    (Optuna's storage reads them after the database has been made)."""
+    heartbeat_interval_s()
+    grace_period_s()
+
+
 def cost_input_size(attrs: dict[str, Any], trained_size: int) -> int:
     """The input size a search study's costs were measured at."""
     return int((attrs.get(COSTS_ATTR) or {}).get("image_size") or trained_size)
