@@ -11,6 +11,7 @@ import pandas as pd
 from nasbench import arguments
 from nasbench.benchmarks import TabularBenchmark, load_benchmark
 from nasbench.errors import UsageError
+from nasbench.report.load import read_optuna_studies
 from nasbench.results import store
 from nasbench.results.formats import check_format, is_machine, render
 from nasbench.results.judged import COLUMNS, HUMAN_COLUMNS, judged_figures
@@ -34,7 +35,7 @@ def run_judge(
     the database whose user attrs record a `judge` table when none is named."""
     check_format(output_format)
     store.check_storage(url, create=False)
-    attrs = study_attrs(url)
+    attrs = {name: study.attrs for name, study in read_optuna_studies(url).items()}
     names = study_names or [name for name, a in attrs.items() if "judge" in a]
     if not names:
         raise UsageError(f"no study in {url} was run with --judge; nothing to judge")
@@ -54,28 +55,6 @@ def run_judge(
         table = table[list(HUMAN_COLUMNS)]
     sys.stdout.write(render(table, output_format, COLUMNS))
     return 0
-
-
-def study_attrs(url: str) -> dict[str, dict[str, Any]]:
-    """Study name -> Optuna user attrs; empty for a database without Optuna's tables (which are
-    not created: judging changes nothing)."""
-    import optuna
-    import sqlalchemy as sa
-
-    with store.get_engine(url).connect() as conn:
-        if not sa.inspect(conn).has_table("studies"):
-            return {}
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = optuna.storages.RDBStorage(
-        url,
-        engine_kwargs=store.engine_kwargs(url),
-        skip_compatibility_check=True,
-        skip_table_creation=True,
-    )
-    try:
-        return {s.study_name: dict(s.user_attrs) for s in storage.get_all_studies()}
-    finally:
-        storage.engine.dispose()
 
 
 def recorded_judge(study_name: str, attrs: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pandas as pd
-import sqlalchemy as sa
 
 from nasbench.errors import UsageError
 from nasbench.results import store
@@ -40,7 +39,7 @@ class Selection(NamedTuple):
 def select_studies(url: str, study_names: list[str] | None) -> Selection:
     """The named studies (all in the database when None or empty), each checked to exist."""
     store.check_storage(url, create=False)
-    optuna_studies = _optuna_studies(url)
+    optuna_studies = read_optuna_studies(url)
     known = sorted(set(store.list_study_names(url)) | set(optuna_studies))
     if study_names:
         unknown = [n for n in study_names if n not in known]
@@ -68,11 +67,11 @@ def load_studies(url: str, selection: Selection) -> list[Study]:
     return studies
 
 
-def _optuna_studies(url: str) -> dict[str, OptunaStudy]:
-    """Study name -> user attrs and directions from Optuna's tables; empty when there are none."""
-    with store.get_engine(url).connect() as conn:
-        if not sa.inspect(conn).has_table("studies"):
-            return {}
+def read_optuna_studies(url: str) -> dict[str, OptunaStudy]:
+    """Study name -> user attrs and directions from Optuna's tables; empty when there are none
+    (which are not created: a reader changes nothing)."""
+    if not store.has_optuna_tables(url):
+        return {}
     import optuna
 
     # skip_table_creation: a report must not add Optuna's tables to a results-only database

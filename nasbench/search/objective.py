@@ -85,11 +85,6 @@ class Objective:
         # per rung: complete feasible trials' values, for deciding which results are confirmed
         self.fronts: dict[int, tuple[tuple[float, ...], ...]] = {}
 
-    @property
-    def front(self) -> tuple[tuple[float, ...], ...]:
-        """The values of rung 0's complete feasible trials (of every trial, with one rung)."""
-        return self.fronts.get(0, ())
-
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...] | float:
         started = datetime.now(UTC)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")

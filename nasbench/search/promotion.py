@@ -46,10 +46,9 @@ def crowding_distances(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         members = np.flatnonzero(ranks == rank)
         for column in values[members].T:
             order = members[np.argsort(column, kind="stable")]
-            ends = values[order[[0, -1]], :]
             span = float(np.ptp(column))
             distances[order[[0, -1]]] = np.inf
-            if len(order) < 3 or span == 0 or not np.isfinite(ends).all():
+            if len(order) < 3 or span == 0:
                 continue
             sorted_values = np.sort(column, kind="stable")
             distances[order[1:-1]] += (sorted_values[2:] - sorted_values[:-2]) / span

@@ -33,7 +33,7 @@ def trial_rung(trial: FrozenTrial | optuna.Trial) -> int:
     return int(trial.user_attrs.get(RUNG_ATTR, 0))
 
 
-def search_rows(url: str, study_name: str) -> pd.DataFrame:
+def _all_rung_rows(url: str, study_name: str) -> pd.DataFrame:
     """The study's search rows (every rung), by id."""
     rows = store.load_results(url, [study_name])
     return rows[rows["source"] == "search"].sort_values("id", kind="stable")
@@ -50,7 +50,7 @@ def queue_due_promotions(
     if settings.rungs == 1:
         return 0
     url, name = settings.storage, study.study_name
-    rows = search_rows(url, name)
+    rows = _all_rung_rows(url, name)
     claims = store.load_promotions(url, name)
     sources = _arch_trials(trials)
     queued = 0
