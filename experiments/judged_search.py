@@ -17,7 +17,9 @@ the table's truth:
 
 Each search runs one worker with --threads torch threads (1: one core, as the proxy screen ran).
 
-Prints one row per strategy and seed and the mean and spread over seeds, as a markdown table.
+Each finished strategy's figures are added to RECORDS (committed, so that seeds run on other
+machines and days add up; a strategy run again replaces its row). Prints one row per strategy and
+seed and the mean and spread over the seeds asked, as markdown tables.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ STRATEGIES = {
     "c": ["--sampler", "random"],
     "d": ["--zero-cost", "nwot"],
 }
+RECORDS = Path(__file__).with_name("judged_search_results.jsonl")
 FIGURES = ["hv_ratio", *(f"regret_{limit_label(m)}" for m in MACS_LIMITS), "kendall_tau", "archs"]
 
 
@@ -102,6 +105,20 @@ def oracle(archs: int, seed: int) -> dict:
     return judged_figures(rows, bench, seed=seed)
 
 
+def save_record(record: dict, path: Path) -> None:
+    """Add `record` to the records file, replacing an earlier row of its strategy and seed."""
+    kept = [
+        r
+        for r in read_records(path)
+        if (r["strategy"], r["seed"]) != (record["strategy"], record["seed"])
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*kept, record]))
+
+
+def read_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
@@ -110,15 +127,16 @@ def main() -> None:
     parser.add_argument("--budget", default=BUDGET)
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each search")
+    parser.add_argument("--records", type=Path, default=RECORDS)
     parser.add_argument("--storage", default="sqlite:///" + str(Path("runs/judged.db").resolve()))
     args = parser.parse_args()
     Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("NASBENCH_QUICK_CHECK", "off")  # polled every 5 s
-    records = []
-    for seed in map(int, args.seeds.split(",")):
+    seeds, keys = list(map(int, args.seeds.split(","))), args.strategies.split(",")
+    for seed in seeds:
         evaluated = None
-        for key in args.strategies.split(","):
+        for key in keys:
             if key == "e":
                 if evaluated is None:
                     name = run_strategy("a", seed, args)
@@ -130,9 +148,12 @@ def main() -> None:
                 if key == "a":
                     evaluated = figures["archs"]
             figures["seconds"] = spent_seconds(args.storage, name) if key != "e" else None
-            records.append({"strategy": key, "seed": seed, **figures})
-            print(json.dumps(records[-1]), flush=True)
-    table = pd.DataFrame(records)
+            record = {"strategy": key, "seed": seed, "minutes": args.minutes, **figures}
+            save_record(record, args.records)
+            print(json.dumps(record), flush=True)
+    table = pd.DataFrame(read_records(args.records))
+    table = table[table["seed"].isin(seeds) & table["strategy"].isin(keys)]
+    table = table.sort_values(["seed", "strategy"])
     print(f"\n{args.minutes:g} min a search, budget {args.budget}, {args.threads} thread(s)\n")
     print(table[["strategy", "seed", *FIGURES, "seconds"]].to_markdown(index=False, floatfmt=".3f"))
     summary = table.groupby("strategy")[FIGURES].agg(["mean", "std"])
