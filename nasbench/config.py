@@ -90,6 +90,10 @@ class SearchSettings:
     reduction_factor: int = 3
     # a zero-cost proxy (nasbench.zero_cost) scores each arch instead of training it
     zero_cost: str | None = None
+    # a zero-cost proxy that scores prescreen_candidates random archs before a trained search;
+    # the best tenth of them (NSGA-II order of score and MACs) train first
+    prescreen: str | None = None
+    prescreen_candidates: int = 500
     # a benchmark table whose space is the search's: each row also gets the table's truth
     judge: str | None = None
 
@@ -121,6 +125,7 @@ WORKERS_MAX = 1024
 RUNGS_MAX = 10
 MAX_CONFIG_BYTES = 1 << 20
 REDUCTION_FACTOR_MAX = 100
+PRESCREEN_CANDIDATES_MAX = 100_000
 
 
 def parse_objectives(value: str | list[str]) -> list[str]:
@@ -235,6 +240,7 @@ def _check(s: SearchSettings) -> None:
         "confirm_runs": (1, CONFIRM_RUNS_MAX),
         "rungs": (1, RUNGS_MAX),
         "reduction_factor": (2, REDUCTION_FACTOR_MAX),
+        "prescreen_candidates": (2, PRESCREEN_CANDIDATES_MAX),
     }
     for name, (low, high) in bounds.items():
         value = getattr(s, name)
@@ -244,6 +250,7 @@ def _check(s: SearchSettings) -> None:
             raise UsageError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     for name in (
         "zero_cost",
+        "prescreen",
         "judge",
         "benchmark",
         "select_column",
@@ -283,6 +290,16 @@ def _check_strategy(s: SearchSettings) -> None:
     if s.zero_cost is not None and s.zero_cost not in ZERO_COST_NAMES:
         raise UsageError(
             f"unknown zero-cost proxy {s.zero_cost!r}; valid proxies: {', '.join(ZERO_COST_NAMES)}"
+        )
+    if s.prescreen is not None and s.prescreen not in ZERO_COST_NAMES:
+        raise UsageError(
+            f"unknown zero-cost proxy {s.prescreen!r} for --prescreen; valid proxies: "
+            f"{', '.join(ZERO_COST_NAMES)}"
+        )
+    if s.prescreen and (s.zero_cost or s.benchmark):
+        raise UsageError(
+            "--prescreen chooses which archs a trained search trains first: a "
+            f"{'--zero-cost' if s.zero_cost else '--benchmark'} search trains nothing"
         )
     if s.rungs > 1 and s.benchmark:
         raise UsageError(

@@ -93,6 +93,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         f"({', '.join(ZERO_COST_NAMES)}); the score is the first objective",
     )
     p.add_argument(
+        "--prescreen",
+        default=None,
+        metavar="PROXY",
+        help="before a trained search, score --prescreen-candidates random archs with this "
+        "zero-cost proxy; the best tenth (non-dominated sorting of score and MACs) train first",
+    )
+    p.add_argument(
+        "--prescreen-candidates",
+        type=arguments.bounded_int(2, 100_000),
+        default=None,
+        metavar="N",
+        help="with --prescreen: how many random archs to score (default 500)",
+    )
+    p.add_argument(
         "--judge",
         default=None,
         metavar="TABLE",

@@ -19,6 +19,7 @@ from nasbench.search.budget import (
     wait_for_running_trials,
 )
 from nasbench.search.objective import Evaluator, Objective, TrialFailed
+from nasbench.search.prescreen import run_prescreen
 from nasbench.search.progress import Progress
 from nasbench.search.rungs import promotions_open, queue_due_promotions, trial_rung
 from nasbench.search.signals import Terminated, exit_status
@@ -46,6 +47,7 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
     quiet_optuna()
     settings, contexts, study, judge = prepare_search(settings)
     ctx = contexts[0]
+    run_prescreen(study, settings, ctx.space, ctx.device, quiet=quiet)
     trials = study.get_trials(deepcopy=False)
     done = count_counted(trials)
     queue_due_promotions(study, settings, ctx.objectives, trials)  # a resumed study's

@@ -52,6 +52,8 @@ PROTOCOL_SETTINGS = (
     "rungs",
     "reduction_factor",
     "zero_cost",
+    "prescreen",
+    "prescreen_candidates",
     "judge",
 )
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
