@@ -65,6 +65,13 @@ def overview_rows(study: Study) -> dict[str, str | None]:
     train_s = rows["train_s"].dropna().astype(float) if "train_s" in rows else pd.Series()
     if a.get("rungs"):  # successive halving: each rung's budget and the archs it trained
         budget.append(_rungs_text(a["rungs"], rows))
+    if isinstance(a.get("prescreen"), dict):  # --prescreen: which archs trained first
+        screen = a["prescreen"]
+        budget.append(
+            f"prescreen: {screen.get('proxy')} scored {screen.get('candidates')} random archs "
+            f"in {_duration(float(screen.get('seconds', 0)))}, the best {screen.get('queued')} "
+            "trained first"
+        )
     if a.get("zero_cost"):
         budget = [f"none: each arch scored with the zero-cost proxy {a['zero_cost']['proxy']}"]
     if a.get("benchmark"):

@@ -5,8 +5,8 @@ space (one seeded batch each, at the dataset's own image size, as a --zero-cost 
 counts their MACs. The best tenth, in NSGA-II order of (score, MACs) as successive halving promotes,
 is queued with `enqueue_trial`: workers take them before the sampler proposes anything, and the
 sampler then learns from their trained results. The study records what the prescreen did (the
-`prescreen` user attr: proxy, candidates, seconds, and each queued arch's score and MACs), so a
-resumed or joined study does not score again; a time budget counts its seconds.
+`prescreen` user attr: proxy, candidates, seconds, and every scored arch's score and MACs, best
+first), so that a resumed or joined study does not score again; a time budget counts its seconds.
 """
 
 from __future__ import annotations
@@ -84,23 +84,22 @@ def run_prescreen(
             scored.append((params, arch, score, macs))
     keep = kept_count(len(candidates), settings.trials)
     order = promotion_order([[s, m] for *_, s, m in scored], ["maximize", "minimize"])
-    queued = []
-    for index in order[:keep] if scored else []:
-        params, arch, score, macs = scored[index]
+    ranked = [scored[i] for i in order] if scored else []
+    for params, *_ in ranked[:keep]:
         study.enqueue_trial(params, skip_if_exists=True)
-        queued.append({"arch_hash": arch_hash(arch), "score": score, "macs": macs})
     record = {
         "proxy": settings.prescreen,
         "candidates": len(candidates),
-        "scored": len(scored),
-        "queued": queued,
+        "queued": min(keep, len(ranked)),
         "seconds": round(time.perf_counter() - started, 3),
+        # every scored candidate, best first (the first `queued` were queued)
+        "ranked": [{"arch_hash": arch_hash(a), "score": s, "macs": m} for _, a, s, m in ranked],
     }
     study.set_user_attr(PRESCREEN_ATTR, record)
     if not quiet:
         print(
-            f"prescreen: scored {len(scored)} of {len(candidates)} random archs with "
-            f"{settings.prescreen} in {record['seconds']:.0f} s; the best {len(queued)} "
+            f"prescreen: scored {len(ranked)} of {len(candidates)} random archs with "
+            f"{settings.prescreen} in {record['seconds']:.0f} s; the best {record['queued']} "
             "(non-dominated sorting of score and MACs) train first",
             file=sys.stderr,
         )
