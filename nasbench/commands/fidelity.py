@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar='"epochs=3,image_size=16"',
-        help="a proxy budget (repeatable; default: the dataset's search recipe; "
+        help="a proxy budget (repeatable; default, or 'default': the budget a search uses on "
+        "the dataset; "
         '"" with --zero-cost: train nothing)',
     )
     p.add_argument("--zero-cost", default="", metavar=",".join(ZERO_COST_NAMES))

@@ -33,7 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study-name", default=None, help="default: SPACE_DATASET")
     arguments.add_data(p)
     arguments.add_budget(
-        p, what="one proxy training (default: the dataset's recipe; a rerun: the study's own)"
+        p,
+        what="one proxy training (default on cifar10, cifar100 and image folders: the measured "
+        "CPU budget steps=1053,width=0.25,image_size=8; elsewhere the dataset's recipe; a rerun: "
+        "the study's own)",
     )
     arguments.add_device(p, default=None)
     p.add_argument("--sampler", default=None, help=arguments.sampler_help())

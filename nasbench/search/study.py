@@ -11,7 +11,7 @@ import torch
 
 from nasbench.arch import flatten_arch
 from nasbench.benchmarks import DEFAULT_LATENCY_DEVICE, TabularBenchmark, load_benchmark
-from nasbench.budget import KNOBS, ProxyBudget
+from nasbench.budget import KNOBS, ProxyBudget, default_budget
 from nasbench.config import SearchSettings, directions
 from nasbench.data import DataSplits
 from nasbench.errors import UsageError
@@ -56,6 +56,8 @@ PROTOCOL_SETTINGS = (
     "prescreen_candidates",
     "judge",
 )
+# [train] fields that fix a training's length: with one, the dataset's default budget does not apply
+RECIPE_LENGTH = {"epochs", "steps", "batch_size"}
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
 _DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
 
@@ -169,10 +171,15 @@ def recorded_budget(attrs: dict[str, Any] | None) -> ProxyBudget | None:
 
 def with_study_budget(settings: SearchSettings, attrs: dict[str, Any] | None) -> SearchSettings:
     """Settings whose budget is set: the one given, else the one the study recorded in `attrs`
-    (a rerun without budget flags resumes it), else the dataset's default."""
-    if settings.budget is not None:
+    (a rerun without budget flags, or with `--budget default`, resumes it), else the dataset's
+    default (nasbench.budget.default_budget: a study made under an older default keeps it)."""
+    if settings.budget is not None and not settings.budget.is_default:
         return settings
-    budget = recorded_budget(attrs) or ProxyBudget()
+    if settings.zero_cost or settings.benchmark:  # nothing trains: no budget applies
+        return dataclasses.replace(settings, budget=ProxyBudget())
+    if RECIPE_LENGTH & set(settings.train):  # an experiment file's [train] says how long
+        return dataclasses.replace(settings, budget=recorded_budget(attrs) or ProxyBudget())
+    budget = recorded_budget(attrs) or default_budget(settings.dataset)
     return dataclasses.replace(settings, budget=budget)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from nasbench.arch import arch_hash
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import TabularBenchmark, load_benchmark
-from nasbench.budget import ProxyBudget
+from nasbench.budget import ProxyBudget, default_budget
 from nasbench.config import DEFAULT_STORAGE, check_study_name
 from nasbench.data import DataSplits, load_dataset
 from nasbench.errors import UsageError
@@ -91,9 +91,10 @@ def run_fidelity(
         settings.benchmark, settings.space, settings.select_column, settings.report_column
     )
     if settings.budgets is None:
-        budgets = [ProxyBudget()]
-    else:  # an empty budget ("") trains nothing: zero-cost proxies only
+        budgets = [default_budget(settings.dataset)]
+    else:  # an empty budget ("") trains nothing: zero-cost proxies only; "default" is the search's
         budgets = [ProxyBudget.parse(text) for text in settings.budgets if text.strip()]
+        budgets = [default_budget(settings.dataset) if b.is_default else b for b in budgets]
     unknown = [z for z in settings.zero_cost if z not in ZERO_COST_PROXIES]
     if unknown:
         raise UsageError(
