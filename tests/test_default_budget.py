@@ -11,6 +11,7 @@ from nasbench.budget import MEASURED_CPU_BUDGET, ProxyBudget, default_budget
 from nasbench.cli import main
 from nasbench.config import SearchSettings
 from nasbench.search.study import with_study_budget
+from nasbench.workflow.fidelity import fidelity_budgets
 
 MEASURED = ProxyBudget.parse(MEASURED_CPU_BUDGET)
 
@@ -22,6 +23,16 @@ def test_real_image_datasets_default_to_the_measured_cpu_budget():
         assert default_budget(name) == ProxyBudget.parse(MEASURED_CPU_BUDGET + ",batch_size=128")
     for name in ("digits", "synthetic", "mnist", "fashion_mnist"):
         assert default_budget(name).is_default
+
+
+def test_fidelity_measures_what_the_search_would_use():
+    assert fidelity_budgets(None, "cifar10") == [default_budget("cifar10")]
+    assert fidelity_budgets(["default", "epochs=1"], "imagefolder:x") == [
+        MEASURED,
+        ProxyBudget.parse("epochs=1"),
+    ]
+    assert fidelity_budgets(["default"], "digits") == [ProxyBudget()]
+    assert fidelity_budgets([""], "cifar10") == []  # zero-cost proxies only
 
 
 def _settings(**values) -> SearchSettings:

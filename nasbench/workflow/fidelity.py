@@ -82,6 +82,15 @@ def sample_archs(bench: TabularBenchmark, archs: int, seed: int) -> list[str]:
     return [str(rng.choice(stratum)) for stratum in np.array_split(ordered, archs)]
 
 
+def fidelity_budgets(texts: list[str] | None, dataset: str) -> list[ProxyBudget]:
+    """The budgets to measure: the search's default on `dataset` when none (or "default") is
+    named; an empty one ("") trains nothing (zero-cost proxies only)."""
+    if texts is None:
+        return [default_budget(dataset)]
+    budgets = [ProxyBudget.parse(text) for text in texts if text.strip()]
+    return [default_budget(dataset) if budget.is_default else budget for budget in budgets]
+
+
 def run_fidelity(
     settings: FidelitySettings, progress: Callable[[str], None] | None = None
 ) -> pd.DataFrame:
@@ -90,11 +99,7 @@ def run_fidelity(
     bench = load_benchmark(
         settings.benchmark, settings.space, settings.select_column, settings.report_column
     )
-    if settings.budgets is None:
-        budgets = [default_budget(settings.dataset)]
-    else:  # an empty budget ("") trains nothing: zero-cost proxies only; "default" is the search's
-        budgets = [ProxyBudget.parse(text) for text in settings.budgets if text.strip()]
-        budgets = [default_budget(settings.dataset) if b.is_default else b for b in budgets]
+    budgets = fidelity_budgets(settings.budgets, settings.dataset)
     unknown = [z for z in settings.zero_cost if z not in ZERO_COST_PROXIES]
     if unknown:
         raise UsageError(
