@@ -88,6 +88,11 @@ class SearchSettings:
     # successive halving: rung r trains the budget's steps x reduction_factor**r (1: one budget)
     rungs: int = 1
     reduction_factor: int = 3
+    # how a promoted arch trains at the next rung: "retrain" from scratch, or "continue" from the
+    # state its lower rung saved before the decay of a warm-up-stable-decay schedule, kept in
+    # weights_dir (default: beside a SQLite database; PostgreSQL needs one every machine shares)
+    promotion: str = "retrain"
+    weights_dir: str | None = None
     # a zero-cost proxy (nasbench.zero_cost) scores each arch instead of training it
     zero_cost: str | None = None
     # a zero-cost proxy that scores prescreen_candidates random archs before a trained search;
@@ -126,6 +131,7 @@ RUNGS_MAX = 10
 MAX_CONFIG_BYTES = 1 << 20
 REDUCTION_FACTOR_MAX = 100
 PRESCREEN_CANDIDATES_MAX = 100_000
+PROMOTIONS = ("retrain", "continue")
 
 
 def parse_objectives(value: str | list[str]) -> list[str]:
@@ -249,6 +255,7 @@ def _check(s: SearchSettings) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise UsageError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     for name in (
+        "weights_dir",
         "zero_cost",
         "prescreen",
         "judge",
@@ -290,6 +297,19 @@ def _check_strategy(s: SearchSettings) -> None:
     if s.zero_cost is not None and s.zero_cost not in ZERO_COST_NAMES:
         raise UsageError(
             f"unknown zero-cost proxy {s.zero_cost!r}; valid proxies: {', '.join(ZERO_COST_NAMES)}"
+        )
+    if s.promotion not in PROMOTIONS:
+        raise UsageError(f"promotion must be one of {', '.join(PROMOTIONS)}, got {s.promotion!r}")
+    if s.promotion == "continue" and s.rungs == 1:
+        raise UsageError("--promotion continue needs successive halving (--rungs 2 or more)")
+    if (
+        s.promotion == "continue"
+        and s.weights_dir is None
+        and not s.storage.startswith("sqlite:///")
+    ):
+        raise UsageError(
+            "--promotion continue keeps each rung's state in files: give --weights-dir, a folder "
+            "every machine of this study shares"
         )
     if s.prescreen is not None and s.prescreen not in ZERO_COST_NAMES:
         raise UsageError(

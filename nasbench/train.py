@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -47,6 +48,9 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4  # on weights only, never on norm or bias parameters
     warmup_epochs: float = 1.0
+    # 0: cosine annealing after the warm-up; > 0: warm-up-stable-decay, the learning rate held at
+    # its peak, then decayed linearly to zero over this last fraction of the steps
+    decay_fraction: float = 0.0
     label_smoothing: float = 0.1
     augment: str = "flip_crop"  # none | flip_crop | trivialaugment | randaugment
     hflip: bool = True  # horizontal flips in the augmentation (off for digits and MNIST)
@@ -78,6 +82,8 @@ class TrainConfig:
             raise ConfigError(f"steps must not be negative, got {self.steps}")
         if not self.lr > 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0.0 <= self.decay_fraction < 1.0:
+            raise ConfigError(f"decay_fraction must be in [0, 1), got {self.decay_fraction}")
         for name in ("momentum", "ema_decay", "label_smoothing", "random_erasing"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0 and not (name == "random_erasing" and value == 1.0):
@@ -153,6 +159,8 @@ def train(
     seed: int = 0,
     on_epoch: Callable[[int, float], bool] | None = None,
     test: bool = False,
+    resume_from: Path | None = None,
+    save_before_decay: Path | None = None,
 ) -> dict[str, Any]:
     """Train `model` in place with the recipe; return metrics (val_acc in percent, from the EMA if on:
     the model then ends with the EMA's weights).
@@ -161,12 +169,17 @@ def train(
     validation accuracy; returning True stops training (stopped_early). Without it, validation runs
     once, at the end. `test=True` adds test_acc (for retraining a chosen arch; never for selection).
     Raises TrainingDiverged when the loss becomes NaN or infinite. The caller's RNG state is kept.
+
+    Under warm-up-stable-decay (`decay_fraction` > 0), `save_before_decay` is where the state at
+    the first step of the decay is saved (weights, optimizer, EMA, steps), and `resume_from` such a
+    state of a shorter run of the same recipe: training continues from it, still at the peak rate,
+    to this recipe's longer end (new epochs, fresh shuffles), and only its own steps are timed.
     """
     device = torch.device(device)
     rng_devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=rng_devices, device_type=device.type):
         torch.manual_seed(seed)
-        return _train(model, data, config, device, on_epoch, test)
+        return _train(model, data, config, device, on_epoch, test, resume_from, save_before_decay)
 
 
 def _train(
@@ -176,6 +189,8 @@ def _train(
     device: torch.device,
     on_epoch: Callable[[int, float], bool] | None,
     test: bool,
+    resume_from: Path | None = None,
+    save_before_decay: Path | None = None,
 ) -> dict[str, Any]:
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
@@ -187,10 +202,8 @@ def _train(
     n = len(train_y)
     batch_size = min(config.batch_size, n)
     steps_per_epoch, total_steps = steps_of(config, n)
-    epochs = math.ceil(total_steps / steps_per_epoch)
 
     optimizer = _optimizer(model, config)
-    scheduler = _scheduler(optimizer, config, steps_per_epoch, total_steps)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     padding = round(config.crop_padding * data.image_size)
     if config.augment != "none" and config.crop_padding > 0:
@@ -209,6 +222,15 @@ def _train(
         ema = AveragedModel(
             model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
         )
+    resumed = _resume(resume_from, config, total_steps, model, optimizer, ema, device)
+    start_step = resumed["steps"] if resumed else 0
+    # a resumed run keeps its shorter run's warm-up, so that the schedule continues
+    warmup = resumed["warmup"] if resumed else warmup_steps(config, steps_per_epoch, total_steps)
+    scheduler = _scheduler(
+        optimizer, config, steps_per_epoch, total_steps, warmup=warmup, start_step=start_step
+    )
+    decay_start = wsd_decay_start(config, total_steps)
+    epochs = math.ceil((total_steps - start_step) / steps_per_epoch)
 
     calibration = train_x[torch.randperm(n, device=device)[: config.bn_recalibration]]
     val_x, val_y = data.val_x.to(device), data.val_y.to(device)
@@ -235,10 +257,12 @@ def _train(
         )
 
     losses = torch.zeros(steps_per_epoch, device=device)
-    loss_sum = torch.zeros((), device=device)  # over every step: the training-speed estimate
+    # over every step, a resumed run's earlier ones included: the training-speed estimate
+    loss_sum = torch.tensor(resumed["loss_sum"] if resumed else 0.0, device=device)
     train_s = eval_s = 0.0
     val_acc = None
-    epochs_run = steps_run = 0
+    epochs_run = 0
+    steps_run = start_step
     stopped_early = False
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -265,6 +289,12 @@ def _train(
             if ema is not None:
                 ema.update_parameters(model)
             losses[step] = loss.detach()
+            if save_before_decay is not None and steps_run + step + 1 == decay_start:
+                done = steps_run + step + 1
+                total_loss = float(loss_sum + losses[: step + 1].sum())
+                _save_state(
+                    save_before_decay, config, done, warmup, total_loss, model, optimizer, ema
+                )
         # checked once per epoch so that CUDA need not synchronise at every step
         epoch_losses = losses[:epoch_steps]
         _check_finite(epoch_losses, epoch)
@@ -294,8 +324,9 @@ def _train(
         "tse": float(loss_sum) / max(steps_run, 1),
         "steps": steps_run,
         "images_seen": steps_run * batch_size,
+        "warm_start_steps": start_step,  # steps that came from a resumed state, not timed here
         "train_s": train_s,
-        "images_per_s": steps_run * batch_size / train_s if train_s > 0 else 0.0,
+        "images_per_s": (steps_run - start_step) * batch_size / train_s if train_s > 0 else 0.0,
         "epochs": epochs_run,
         "batch_size": batch_size,
         "image_size": data.image_size,
@@ -414,18 +445,107 @@ def schedule_changed(config: TrainConfig, num_train: int) -> bool:
     return min(wanted, total - 1) != warmup_steps(config, steps_per_epoch, total)
 
 
-def _scheduler(
-    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int, total_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler:
-    """Linear warm-up, then cosine annealing to zero at the last step."""
-    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+def wsd_decay_start(config: TrainConfig, total_steps: int) -> int | None:
+    """The first step of a warm-up-stable-decay schedule's decay (None under cosine)."""
+    if not config.decay_fraction:
+        return None
+    return max(total_steps - round(config.decay_fraction * total_steps), 1)
 
-    warmup = warmup_steps(config, steps_per_epoch, total_steps)
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    total_steps: int,
+    *,
+    warmup: int | None = None,
+    start_step: int = 0,
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Linear warm-up, then cosine annealing to zero at the last step; or, with decay_fraction,
+    warm-up, the peak rate held, and a linear decay to zero over the last fraction (warm-up-
+    stable-decay, Hu et al. 2024), from `start_step` on for a resumed run (whose warm-up was its
+    shorter run's: `warmup`)."""
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR
+
+    if warmup is None:
+        warmup = warmup_steps(config, steps_per_epoch, total_steps)
+    decay_start = wsd_decay_start(config, total_steps)
+    if decay_start is not None:
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            if step < decay_start:
+                return 1.0
+            return max(total_steps - step, 0) / max(total_steps - decay_start, 1)
+
+        return LambdaLR(optimizer, lambda step: factor(start_step + step))
     cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup, 1))
     if warmup <= 0:
         return cosine
     linear = LinearLR(optimizer, start_factor=1.0 / (warmup + 1), total_iters=warmup)
     return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
+
+
+def _save_state(
+    path: Path,
+    config: TrainConfig,
+    steps: int,
+    warmup: int,
+    loss_sum: float,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: nn.Module | None,
+) -> None:
+    """Save what a longer run continues from, under a temporary name then renamed (a reader
+    never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "recipe": dataclasses.asdict(config),
+        "steps": steps,
+        "warmup": warmup,
+        "loss_sum": loss_sum,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "ema": ema.state_dict() if ema is not None else None,
+    }
+    partial = path.with_name(path.name + ".tmp")
+    torch.save(state, partial)
+    partial.replace(path)
+
+
+# recipe fields a resumed run may change: its length (the rest must be the saved run's)
+_LENGTH_FIELDS = ("epochs", "steps")
+
+
+def _resume(
+    path: Path | None,
+    config: TrainConfig,
+    total_steps: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: nn.Module | None,
+    device: torch.device,
+) -> dict[str, Any] | None:
+    """Load a saved state into the model, optimizer and EMA; None (train from the start) when
+    there is none. A state of another recipe, or one not shorter than this run, is refused."""
+    if path is None or not path.exists():
+        return None
+    if not config.decay_fraction:
+        raise ValueError("only a warm-up-stable-decay recipe (decay_fraction > 0) can continue")
+    state = torch.load(path, map_location=device, weights_only=True)
+    saved = {k: v for k, v in state["recipe"].items() if k not in _LENGTH_FIELDS}
+    now = {k: v for k, v in dataclasses.asdict(config).items() if k not in _LENGTH_FIELDS}
+    if saved != now or state["steps"] >= total_steps or (state["ema"] is None) != (ema is None):
+        raise ValueError(f"{path} was saved by another recipe or a longer run: it cannot continue")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    for group in optimizer.param_groups:  # the schedule sets the rate from the peak
+        group["lr"] = config.lr
+        group.pop("initial_lr", None)
+    if ema is not None:
+        ema.load_state_dict(state["ema"])
+    return state
 
 
 def _mixer(config: TrainConfig, num_classes: int) -> Callable | None:

@@ -72,6 +72,7 @@ def full_row(**overrides) -> dict:
         "code_version": "0.1.0+gabc1234",
         "budget": "epochs=2,image_size=16",
         "rung": 1,
+        "warm_start_steps": 1053,
         "proxy_score": 41.9487686,
         "truth_acc": 92.13,
         "latency_label": "pi4",

@@ -89,6 +89,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --rungs: how much longer each rung trains, and how few go on (default 3)",
     )
     p.add_argument(
+        "--promotion",
+        default=None,
+        choices=("retrain", "continue"),
+        help="with --rungs: how a promoted arch trains, from scratch (retrain, the default) or "
+        "continuing its lower rung's state saved before the decay of a warm-up-stable-decay "
+        "schedule (continue: every rung trains with that schedule)",
+    )
+    p.add_argument(
+        "--weights-dir",
+        default=None,
+        metavar="FOLDER",
+        help="with --promotion continue: where the saved states lie (default: beside a SQLite "
+        "database; with PostgreSQL, a folder every machine shares); removed as they are done",
+    )
+    p.add_argument(
         "--zero-cost",
         default=None,
         metavar="PROXY",

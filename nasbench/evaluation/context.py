@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -67,6 +68,10 @@ class Request:
     # (epoch, val_acc, cost objective values) -> a reason to stop training now, or None
     should_stop: Callable[[int, float, tuple[float, ...]], str | None] | None = None
     keep_weights: bool = False  # hand back the trained weights (Evaluation.weights), on the CPU
+    # successive halving with --promotion continue: the lower rung's saved state this training
+    # continues from, and where this one saves its own before the decay (None: neither)
+    resume_from: Path | None = None
+    save_before_decay: Path | None = None
 
 
 @dataclass
@@ -114,8 +119,9 @@ def protocol_hash(
     protocol = dict(extra)
     if data is not None and config is not None:
         recipe = dataclasses.asdict(config)
-        if not recipe["steps"]:  # recipes older than step budgets hash as they did
-            del recipe["steps"]
+        for newer in ("steps", "decay_fraction"):  # recipes older than these hash as they did
+            if not recipe[newer]:
+                del recipe[newer]
         protocol.update(
             dataset=data.name,
             image_size=data.image_size,

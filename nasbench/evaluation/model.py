@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -41,6 +42,7 @@ TRAINING_COLUMNS = (
     "tse",
     "steps",
     "images_seen",
+    "warm_start_steps",
     "train_s",
     "eval_s",
     "images_per_s",
@@ -114,9 +116,22 @@ def train_proxy(
     seed: int,
     on_epoch: Callable[[int, float], bool] | None = None,
     test: bool = False,
+    resume_from: Path | None = None,
+    save_before_decay: Path | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Train with the recipe: the training columns of a result row (test_acc only when asked
-    for: the search never looks at test data), and whether on_epoch stopped it early."""
-    metrics = train(model, data, config, device=device, seed=seed, on_epoch=on_epoch, test=test)
+    for: the search never looks at test data), and whether on_epoch stopped it early. The two
+    paths are train()'s: a saved state to continue from, where to save one before the decay."""
+    metrics = train(
+        model,
+        data,
+        config,
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        test=test,
+        resume_from=resume_from,
+        save_before_decay=save_before_decay,
+    )
     keys = [*TRAINING_COLUMNS, "test_acc"] if test else TRAINING_COLUMNS
     return {key: metrics.get(key) for key in keys}, bool(metrics.get("stopped_early"))

@@ -113,6 +113,8 @@ def _train(arch: dict[str, Any], ctx: Context, request: Request, evaluation: Eva
             seed=request.seeds[0],
             on_epoch=on_epoch,
             test=ctx.test,
+            resume_from=request.resume_from,
+            save_before_decay=request.save_before_decay,
         )
     except (torch.OutOfMemoryError, MemoryError) as err:
         row.update(status="infeasible", val_acc=0.0)

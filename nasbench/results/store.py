@@ -130,6 +130,8 @@ results = sa.Table(
     sa.Column("budget", sa.String),
     # a successive-halving search's rung (null: a study of one rung); its budget trains longer
     sa.Column("rung", sa.Integer),
+    # steps a promoted training took over from its lower rung's saved state (0: from scratch)
+    sa.Column("warm_start_steps", sa.Integer),
     sa.Column("proxy_score", sa.Float),
     sa.Column("truth_acc", sa.Float),
     # the device a re-measured latency belongs to (nasbench measure --label)

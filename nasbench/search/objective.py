@@ -27,6 +27,7 @@ from nasbench.search.budget import OverBudget, over_budget
 from nasbench.search.early_stop import FinishedCurve, hopeless_reason, uses_median_pruner
 from nasbench.search.rungs import trial_rung
 from nasbench.search.signals import StopRequest
+from nasbench.search.states import training_states
 from nasbench.train import epochs_of
 from nasbench.workflow.rows import identity
 from nasbench.workflow.studies import trial_seed
@@ -113,8 +114,11 @@ class Objective:
         evaluation_seeds = tuple(
             trial_seed(self.settings.seed, trial.number, run) for run in range(runs)
         )
+        resume_from, save_before_decay = training_states(self.settings, arch_hash(arch), rung)
         request = Request(
             seeds=evaluation_seeds,
+            resume_from=resume_from,
+            save_before_decay=save_before_decay,
             previous=self._stored_result(trial, arch, ctx),
             front=self.fronts.get(rung, ()),
             # successive halving is the study's early stopping: no second rule inside a rung
@@ -199,6 +203,10 @@ class Objective:
             for name, value in zip(self.constraint_names, values, strict=True):
                 trial.set_constraint(name, value)
         store.write_result(self.settings.storage, row)
+        if status in ("complete", "pruned", "infeasible") and row.get("arch_hash"):
+            resumed, _ = training_states(self.settings, row["arch_hash"], rung)
+            if resumed is not None:  # stored: the state it continued from is no longer needed
+                resumed.unlink(missing_ok=True)
         if status == "failed":
             raise TrialFailed(row["error"])
         if status == "pruned":

@@ -23,6 +23,7 @@ from nasbench.search.prescreen import run_prescreen
 from nasbench.search.progress import Progress
 from nasbench.search.rungs import promotions_open, queue_due_promotions, trial_rung
 from nasbench.search.signals import Terminated, exit_status
+from nasbench.search.states import remove_study_states
 from nasbench.search.study import prepare_search
 from nasbench.workflow.studies import quiet_optuna
 
@@ -97,6 +98,7 @@ def run_search(settings: SearchSettings, *, quiet: bool = False) -> int:
             )
         return exit_status(stop)
     progress.close()
+    remove_study_states(settings)  # done: nothing is running or queued, no promotion is left
     if not quiet:
         print(progress.summary(), file=sys.stderr)
     return 0

@@ -51,11 +51,15 @@ PROTOCOL_SETTINGS = (
     "latency_device",
     "rungs",
     "reduction_factor",
+    "promotion",
     "zero_cost",
     "prescreen",
     "prescreen_candidates",
     "judge",
 )
+# the decay of a warm-up-stable-decay schedule (--promotion continue): its last fifth, as
+# Hägele et al. (2024) found to match cosine annealing
+WSD_DECAY_FRACTION = 0.2
 # [train] fields that fix a training's length: with one, the dataset's default budget does not apply
 RECIPE_LENGTH = {"epochs", "steps", "batch_size"}
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
@@ -201,6 +205,8 @@ def search_context(
     device = resolve_device(settings.device)
     # the recipe first: a bad [train] entry is refused before the data is read
     recipe_defaults = {**getattr(space, "TRAIN_DEFAULTS", {}), **settings.train}
+    if settings.promotion == "continue":  # every rung decays its last part, from a saved state
+        recipe_defaults.setdefault("decay_fraction", WSD_DECAY_FRACTION)
     if settings.zero_cost is not None:
         return _zero_cost_context(settings, space, limits, device)
     budget_recipe(settings.dataset, recipe_defaults, budget)
