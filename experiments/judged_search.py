@@ -40,6 +40,7 @@ import pandas as pd
 
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import load_benchmark
+from nasbench.measure import cpu_name
 from nasbench.results import store
 from nasbench.results.judged import MACS_LIMITS, judged_figures, limit_label
 
@@ -67,6 +68,16 @@ def spent_seconds(url: str, study_name: str) -> float:
     study = optuna.load_study(study_name=study_name, storage=url)
     prescreen = study.user_attrs.get("prescreen", {}).get("seconds", 0.0)
     return float(spans.dt.total_seconds().fillna(0).sum()) + prescreen
+
+
+def seconds_per_training(url: str, study_name: str) -> float | None:
+    """The median seconds of one training at rung 0 in the study (how fast this machine was):
+    a row's train_s covers its train_runs trainings."""
+    rows = store.load_results(url, [study_name])
+    rows = rows[(rows["status"] == "complete") & (rows["rung"].fillna(0) == 0)]
+    if not len(rows) or rows["train_runs"].isna().all():
+        return None
+    return float((rows["train_s"] / rows["train_runs"]).median())
 
 
 def run_strategy(key: str, seed: int, args: argparse.Namespace) -> str:
@@ -153,6 +164,8 @@ def main() -> None:
                 if key == "a":
                     evaluated = figures["archs"]
             figures["seconds"] = spent_seconds(args.storage, name) if key != "e" else None
+            figures["s_per_training"] = seconds_per_training(args.storage, name)
+            figures["cpu"] = cpu_name()
             record = {"strategy": key, "seed": seed, "minutes": args.minutes, **figures}
             save_record(record, args.records)
             print(json.dumps(record), flush=True)
