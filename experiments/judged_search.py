@@ -164,7 +164,9 @@ def main() -> None:
                 if key == "a":
                     evaluated = figures["archs"]
             figures["seconds"] = spent_seconds(args.storage, name) if key != "e" else None
-            figures["s_per_training"] = seconds_per_training(args.storage, name)
+            figures["s_per_training"] = (
+                seconds_per_training(args.storage, name) if key != "e" else None
+            )
             figures["cpu"] = cpu_name()
             record = {"strategy": key, "seed": seed, "minutes": args.minutes, **figures}
             save_record(record, args.records)
