@@ -20,7 +20,7 @@ from nasbench.train import (
 )
 
 ARGS = ["--space", "nas_bench_macro", "--dataset", "digits", "--rungs", "2", "--confirm-runs", "1",
-        "--sampler", "random", "--workers", "1", "--budget", "steps=20"]  # fmt: skip
+        "--sampler", "random", "--workers", "1", "--budget", "steps=10"]  # fmt: skip
 
 
 def _rates(config: TrainConfig, total: int, start: int = 0, warmup: int | None = None) -> list:
@@ -78,17 +78,17 @@ def test_a_search_whose_promotions_continue_stores_their_warm_start_and_removes_
     tmp_path, capsys
 ):
     url = f"sqlite:///{tmp_path / 'c.db'}"
-    code = main(["search", *ARGS, "--promotion", "continue", "--trials", "7", "--storage", url])
+    code = main(["search", *ARGS, "--promotion", "continue", "--trials", "6", "--storage", url])
     assert code == 0, capsys.readouterr().err
     rows = store.load_results(url)
     rung0, rung1 = rows[rows["rung"] == 0], rows[rows["rung"] == 1]
-    assert len(rung0) == 7 and len(rung1) >= 2
-    assert (rung0["warm_start_steps"] == 0).all() and (rung0["steps"] == 20).all()
-    # each promotion took over its rung-0 state at step 16 (the decay is the last fifth)
-    assert (rung1["warm_start_steps"] == 16).all() and (rung1["steps"] == 60).all()
+    assert len(rung0) == 6 and len(rung1) >= 2
+    assert (rung0["warm_start_steps"] == 0).all() and (rung0["steps"] == 10).all()
+    # each promotion took over its rung-0 state at step 8 (the decay is the last fifth)
+    assert (rung1["warm_start_steps"] == 8).all() and (rung1["steps"] == 30).all()
     assert not (tmp_path / "c.db.states").exists()  # the study is done: no state is kept
     # a rerun that retrains its promotions is another protocol
-    code = main(["search", *ARGS, "--promotion", "retrain", "--trials", "7", "--storage", url])
+    code = main(["search", *ARGS, "--promotion", "retrain", "--trials", "6", "--storage", url])
     err = capsys.readouterr().err
     assert code == 2 and "promotion='continue', not 'retrain'" in err, err
 
