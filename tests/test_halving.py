@@ -235,11 +235,13 @@ def running_promotion_pid(url: str, study_name: str, deadline: float) -> int:
 
 
 @pytest.mark.slow  # about a minute: two processes, one killed while it trains a promotion
-def test_a_worker_killed_during_a_promotion_leaves_it_to_another(postgres_db_url):
-    url, trials = postgres_db_url, 9
+def test_a_worker_killed_during_a_promotion_leaves_it_to_another(postgres_db_url, tmp_path):
+    """The promotions continue from saved states (in a --weights-dir, as PostgreSQL needs): the
+    killed one's state is still there for the worker that trains it again."""
+    url, trials, states = postgres_db_url, 7, tmp_path / "states"
     args = [sys.executable, "-m", "nasbench.cli", "search", *SH_ARGS, "--trials", str(trials),
             "--budget", "steps=40", "--reduction-factor", "3", "--storage", url,
-            "--workers", "1"]  # fmt: skip
+            "--workers", "1", "--promotion", "continue", "--weights-dir", str(states)]  # fmt: skip
     first = subprocess.Popen([*args, "--seed", "1"], env=ENV, stderr=subprocess.PIPE, text=True)
     victim = running_promotion_pid(url, "nas_bench_macro_digits", time.monotonic() + 300)
     assert victim == first.pid
@@ -259,3 +261,7 @@ def test_a_worker_killed_during_a_promotion_leaves_it_to_another(postgres_db_url
         done = rows[(rows["arch_hash"] == claim.arch_hash) & (rows["rung"] == claim.rung)]
         assert (done["status"] == "complete").sum() == 1
     assert killed[0].user_attrs["promotes"] in set(claims["arch_hash"])
+    # every promotion, the retried one too, continued its rung-0 state; none is left
+    promoted = rows[(rows["rung"] == 1) & (rows["status"] == "complete")]
+    assert (promoted["warm_start_steps"] == 32).all() and (promoted["steps"] == 120).all()
+    assert not list(states.rglob("*.pt"))
