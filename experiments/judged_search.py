@@ -55,6 +55,9 @@ STRATEGIES = {
     "f": ["--sampler", "tpe", "--prescreen", "nwot"],
 }
 RECORDS = Path(__file__).with_name("judged_search_results.jsonl")
+FIGURE = Path(__file__).parent.parent / "reports" / "judged_search.html"
+STRATEGY_NAMES = {"a": "TPE", "b": "successive halving", "c": "random", "d": "zero-cost nwot",
+                  "e": "oracle", "f": "TPE + nwot prescreen"}  # fmt: skip
 FIGURES = ["hv_ratio", *(f"regret_{limit_label(m)}" for m in MACS_LIMITS), "kendall_tau", "archs"]
 
 
@@ -144,13 +147,17 @@ def main() -> None:
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each search")
     parser.add_argument("--records", type=Path, default=RECORDS)
+    parser.add_argument("--figure", type=Path, default=FIGURE)
+    parser.add_argument(
+        "--report-only", action="store_true", help="run nothing: the records' tables"
+    )
     parser.add_argument("--storage", default="sqlite:///" + str(Path("runs/judged.db").resolve()))
     args = parser.parse_args()
     Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     os.environ.setdefault("NASBENCH_QUICK_CHECK", "off")  # polled every 5 s
     seeds, keys = list(map(int, args.seeds.split(","))), args.strategies.split(",")
-    for seed in seeds:
+    for seed in [] if args.report_only else seeds:
         evaluated = None
         for key in keys:
             if key == "e":
@@ -175,11 +182,53 @@ def main() -> None:
     table = table[table["seed"].isin(seeds) & table["strategy"].isin(keys)]
     table = table.sort_values(["seed", "strategy"])
     print(f"\n{args.minutes:g} min a search, budget {args.budget}, {args.threads} thread(s)\n")
-    print(table[["strategy", "seed", *FIGURES, "seconds"]].to_markdown(index=False, floatfmt=".3f"))
+    columns = [c for c in [*FIGURES, "seconds", "s_per_training"] if c in table]
+    print(table[["strategy", "seed", *columns]].to_markdown(index=False, floatfmt=".3f"))
+    print()
+    print(summarise(table).to_markdown(floatfmt=".3f"))
+    write_figure(table, args.figure)
+    print(f"\nfigure: {args.figure}")
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy: mean and standard deviation over seeds of each figure, and on how many
+    seeds its HV ratio beat random sampling's (c) and the zero-cost search's (d)."""
     summary = table.groupby("strategy")[FIGURES].agg(["mean", "std"])
     summary.columns = [f"{a} {b}" for a, b in summary.columns]
-    print()
-    print(summary.to_markdown(floatfmt=".3f"))
+    hv = table.pivot(index="seed", columns="strategy", values="hv_ratio")
+    for rival in ("c", "d"):
+        if rival in hv:
+            counts = []
+            for key in summary.index:
+                if key == rival:
+                    counts.append("-")
+                    continue
+                both = hv[[key, rival]].dropna()
+                counts.append(f"{int((both[key] > both[rival]).sum())}/{len(both)}")
+            summary[f"beats {rival} (seeds)"] = counts
+    return summary
+
+
+def write_figure(table: pd.DataFrame, path: Path) -> None:
+    """HV ratio and regret at 45 M MACs by strategy, one marker per seed, the mean a bar."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("HV ratio (higher is better)",
+                                                           "regret at 45 M MACs, points"))  # fmt: skip
+    for column, (name, col) in enumerate((("hv_ratio", 1), ("regret_45M", 2))):
+        means = table.groupby("strategy")[name].mean()
+        figure.add_trace(go.Bar(x=means.index, y=means.values, name="mean", opacity=0.35,
+                                showlegend=column == 0, marker_color="gray"), row=1, col=col)  # fmt: skip
+        for seed, part in table.groupby("seed"):
+            figure.add_trace(go.Scatter(x=part["strategy"], y=part[name], mode="markers",
+                                        name=f"seed {seed}", legendgroup=f"seed {seed}",
+                                        showlegend=column == 0), row=1, col=col)  # fmt: skip
+    figure.update_layout(title="A trained search judged by NAS-Bench-Macro's truth: "
+                         + ", ".join(f"{k} = {STRATEGY_NAMES[k]}" for k in STRATEGY_NAMES),
+                         title_font_size=11)  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.write_html(path, include_plotlyjs="cdn")
 
 
 if __name__ == "__main__":
