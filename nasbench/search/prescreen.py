@@ -29,7 +29,7 @@ from nasbench.search.promotion import promotion_order
 from nasbench.workflow.contexts import budget_data
 
 PRESCREEN_ATTR = "prescreen"
-KEPT_FRACTION = 10  # the best 1/10 train first, as successive halving's default factor 3 twice
+KEPT_FRACTION = 10  # the best tenth of the candidates train first
 
 
 def kept_count(candidates: int, trials: int) -> int:
@@ -83,8 +83,10 @@ def run_prescreen(
         if math.isfinite(score) and math.isfinite(macs):
             scored.append((params, arch, score, macs))
     keep = kept_count(len(candidates), settings.trials)
-    order = promotion_order([[s, m] for *_, s, m in scored], ["maximize", "minimize"])
-    ranked = [scored[i] for i in order] if scored else []
+    ranked = []
+    if scored:
+        order = promotion_order([[s, m] for *_, s, m in scored], ["maximize", "minimize"])
+        ranked = [scored[i] for i in order]
     for params, *_ in ranked[:keep]:
         study.enqueue_trial(params, skip_if_exists=True)
     record = {
