@@ -215,7 +215,7 @@ def write_figure(table: pd.DataFrame, path: Path) -> None:
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
-    PALETTE = qualitative.D3  # noqa: N806
+    palette = qualitative.D3
 
     figure = make_subplots(rows=1, cols=2, subplot_titles=("HV ratio (higher is better)",
                                                            "regret at 45 M MACs, points"))  # fmt: skip
@@ -224,7 +224,7 @@ def write_figure(table: pd.DataFrame, path: Path) -> None:
         figure.add_trace(go.Bar(x=means.index, y=means.values, name="mean", opacity=0.35,
                                 showlegend=column == 0, marker_color="gray"), row=1, col=col)  # fmt: skip
         for seed, part in table.groupby("seed"):
-            colour = PALETTE[int(seed) % len(PALETTE)]  # a seed has one colour in both panels
+            colour = palette[int(seed) % len(palette)]  # a seed has one colour in both panels
             figure.add_trace(go.Scatter(x=part["strategy"], y=part[name], mode="markers",
                                         name=f"seed {seed}", legendgroup=f"seed {seed}",
                                         marker={"color": colour, "size": 9},
