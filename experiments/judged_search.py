@@ -149,7 +149,12 @@ def oracle(archs: int, seed: int) -> dict:
 
 
 def save_record(record: dict, path: Path) -> None:
-    """Add `record` to the records file, replacing an earlier row of its strategy and seed."""
+    """Add `record` to the records file, replacing an earlier row of its strategy and seed (and
+    keeping that row's `excluded` reason, if it had one)."""
+    for earlier in read_records(path):
+        if (earlier["strategy"], earlier["seed"]) == (record["strategy"], record["seed"]):
+            if earlier.get("excluded"):
+                record = {**record, "excluded": earlier["excluded"]}
     kept = [
         r
         for r in read_records(path)
@@ -205,6 +210,10 @@ def main() -> None:
     table = pd.DataFrame(read_records(args.records))
     table = table[table["seed"].isin(seeds) & table["strategy"].isin(keys)]
     table = table.sort_values(["seed", "strategy"])
+    if "excluded" in table:  # a row run where the seed's others were not: shown, not summarised
+        for row in table[table["excluded"].notna()].itertuples():
+            print(f"excluded from the summary: ({row.strategy}) seed {row.seed}: {row.excluded}")
+        table = table[table["excluded"].isna()]
     print(f"\n{args.minutes:g} min a search, budget {args.budget}, {args.threads} thread(s)\n")
     columns = [c for c in [*FIGURES, "seconds", "s_per_training"] if c in table]
     print(table[["strategy", "seed", *columns]].to_markdown(index=False, floatfmt=".3f"))
