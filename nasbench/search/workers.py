@@ -131,14 +131,14 @@ def run_workers(settings: SearchSettings, announce: str | None = None) -> int:
     check_devices(devices)
     # checks the settings and records them, once for all (and decides the budget of a rerun)
     settings, contexts, study, _ = prepare_search(settings)
-    if announce:
-        print(announce, file=sys.stderr, flush=True)
-    run_prescreen(study, settings, contexts[0].space, contexts[0].device)  # once, before any worker
     queue_due_promotions(study, settings, contexts[0].objectives, study.get_trials())
     done = counted_trials(study)
     if not work_left(study, settings.trials):  # nothing to do: no worker is started
         print(already_complete(settings, done), file=sys.stderr)
         return 0
+    if announce:
+        print(announce, file=sys.stderr, flush=True)
+    run_prescreen(study, settings, contexts[0].space, contexts[0].device)  # once, before any worker
     context = mp.get_context("spawn")
     workers: dict[int, tuple[mp.Process, str]] = {}
     restarts = 0
