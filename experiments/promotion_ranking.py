@@ -12,12 +12,14 @@ interval, and the paired interval of continue minus retrain). Seconds are the tr
 each rung, one torch thread: run it with nothing else on the machine.
 
     python experiments/promotion_ranking.py --data ~/.cache/nasbench-data/cifar10-jpeg \
-        [--archs 16] [--budget steps=1053,width=0.25,image_size=8] [--factor 3] [--seed 0]
+        [--archs 16] [--budget steps=1053,width=0.25,image_size=8] [--factor 3] [--seed 0] \
+        [--records promotion_ranking.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -55,24 +57,34 @@ def contexts_of(mode: str, args: argparse.Namespace) -> tuple:
 
 
 def measure(args: argparse.Namespace) -> pd.DataFrame:
+    """Every (arch, mode) pair, arch by arch so that a stopped run is still paired; rows already
+    in --records are kept, so a rerun continues."""
     bench = load_benchmark("nas-bench-macro")
     keys = sample_archs(bench, args.archs, args.seed)
-    rows = []
+    records = Path(args.records)
+    done = [json.loads(line) for line in records.read_text().splitlines()] if records.exists() else []
+    rows = [row for row in done if row["arch"] in keys]
+    finished = {(row["mode"], row["arch"]) for row in rows}
+    contexts = {mode: contexts_of(mode, args) for mode in MODES}
     with tempfile.TemporaryDirectory() as states:
-        for mode in MODES:
-            rung0, rung1 = contexts_of(mode, args)
-            for index, key in enumerate(keys):
+        for index, key in enumerate(keys):
+            for mode in MODES:
+                if (mode, key) in finished:
+                    continue
+                rung0, rung1 = contexts[mode]
                 arch = parse_arch_string("nas_bench_macro", key)
                 state = Path(states) / f"{index}.pt" if mode == "continue" else None
                 seeds = (args.seed * 1000 + index,)
                 first = evaluate_trained(arch, rung0, Request(seeds, save_before_decay=state)).row
                 second = evaluate_trained(arch, rung1, Request(seeds, resume_from=state)).row
                 rows.append({
-                    "mode": mode, "arch": key, "truth": bench.frame.at[key, "truth"],
+                    "mode": mode, "arch": key, "truth": float(bench.frame.at[key, "truth"]),
                     "acc0": first.get("val_acc"), "acc1": second.get("val_acc"),
                     "s0": first.get("train_s"), "s1": second.get("train_s"),
                     "steps1": second.get("steps"), "warm1": second.get("warm_start_steps"),
                 })  # fmt: skip
+                with records.open("a") as out:
+                    out.write(json.dumps(rows[-1]) + "\n")
                 print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -99,12 +111,16 @@ def main() -> None:
     parser.add_argument("--budget", default="steps=1053,width=0.25,image_size=8")
     parser.add_argument("--factor", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--records", default="promotion_ranking.jsonl",
+                        help="one line per (mode, arch); a rerun continues from it")
     args = parser.parse_args()
     args.dataset = args.data if args.data == "digits" else f"imagefolder:{args.data}"
     torch.set_num_threads(1)
     frame = measure(args)
+    paired = frame.groupby("arch")["mode"].transform("nunique") == len(MODES)
+    frame = frame[paired]  # a stopped run's last arch may have one mode only
     table = summary(frame, args.seed)
-    print(f"\n{args.archs} archs, budget {args.budget}, factor {args.factor}, 1 thread\n")
+    print(f"\n{frame.arch.nunique()} of {args.archs} archs, budget {args.budget}, factor {args.factor}, 1 thread\n")
     print(table.to_markdown(index=False, floatfmt=".3f"))
     wide = frame.pivot(index="arch", columns="mode", values="acc1")
     truth = frame.drop_duplicates("arch").set_index("arch")["truth"].loc[wide.index]
