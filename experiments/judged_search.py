@@ -7,9 +7,9 @@ search stopped with Ctrl-C and run again keeps its budget. Then each study, as i
 time ran out, is judged as `nasbench judge` judges (nasbench.results.judged): its own front scored
 by the table's truth:
 
-  a  the default search (one rung) at BUDGET
-  b  successive halving: 2 rungs, factor 3, rung 0 at BUDGET
-  c  random sampling at BUDGET
+  a  TPE, one rung, at BUDGET (the default before seeds 0-2 chose c)
+  b  successive halving with TPE: 2 rungs, factor 3, rung 0 at BUDGET
+  c  random sampling, one rung, at BUDGET (the default since seeds 0-2)
   d  zero-cost search (nwot), as many archs as the time allows
   f  (a) with a zero-cost prescreen: nwot scores 500 random archs, the best 50 train first
   e  reference: as many random archs as (a) evaluated, front picked by truth itself (an oracle)
@@ -52,7 +52,7 @@ BUDGET = "steps=1053,width=0.25,image_size=8"  # the screen's best-ranking CPU b
 DATA = Path.home() / ".cache" / "nasbench-data" / "cifar10-jpeg"
 STRATEGIES = {
     "a": ["--sampler", "tpe"],
-    "b": ["--rungs", "2", "--reduction-factor", "3"],
+    "b": ["--sampler", "tpe", "--rungs", "2", "--reduction-factor", "3"],  # as seeds 0-2 ran it
     "c": ["--sampler", "random"],
     "d": ["--zero-cost", "nwot"],
     "f": ["--sampler", "tpe", "--prescreen", "nwot"],

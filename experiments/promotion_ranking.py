@@ -62,7 +62,9 @@ def measure(args: argparse.Namespace) -> pd.DataFrame:
     bench = load_benchmark("nas-bench-macro")
     keys = sample_archs(bench, args.archs, args.seed)
     records = Path(args.records)
-    done = [json.loads(line) for line in records.read_text().splitlines()] if records.exists() else []
+    done = (
+        [json.loads(line) for line in records.read_text().splitlines()] if records.exists() else []
+    )
     rows = [row for row in done if row["arch"] in keys]
     finished = {(row["mode"], row["arch"]) for row in rows}
     contexts = {mode: contexts_of(mode, args) for mode in MODES}
@@ -111,8 +113,11 @@ def main() -> None:
     parser.add_argument("--budget", default="steps=1053,width=0.25,image_size=8")
     parser.add_argument("--factor", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--records", default="promotion_ranking.jsonl",
-                        help="one line per (mode, arch); a rerun continues from it")
+    parser.add_argument(
+        "--records",
+        default="promotion_ranking.jsonl",
+        help="one line per (mode, arch); a rerun continues from it",
+    )
     args = parser.parse_args()
     args.dataset = args.data if args.data == "digits" else f"imagefolder:{args.data}"
     torch.set_num_threads(1)
@@ -120,7 +125,9 @@ def main() -> None:
     paired = frame.groupby("arch")["mode"].transform("nunique") == len(MODES)
     frame = frame[paired]  # a stopped run's last arch may have one mode only
     table = summary(frame, args.seed)
-    print(f"\n{frame.arch.nunique()} of {args.archs} archs, budget {args.budget}, factor {args.factor}, 1 thread\n")
+    print(
+        f"\n{frame.arch.nunique()} of {args.archs} archs, budget {args.budget}, factor {args.factor}, 1 thread\n"
+    )
     print(table.to_markdown(index=False, floatfmt=".3f"))
     wide = frame.pivot(index="arch", columns="mode", values="acc1")
     truth = frame.drop_duplicates("arch").set_index("arch")["truth"].loc[wide.index]

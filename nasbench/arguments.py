@@ -200,4 +200,7 @@ def space_help(prefix: str = "search space") -> str:
 
 
 def sampler_help() -> str:
-    return f"{', '.join(SAMPLER_NAMES)} (default: per space and objectives)"
+    return (
+        f"{', '.join(SAMPLER_NAMES)} (default: random for a trained search of several objectives, "
+        "local for one objective over nb201, else tpe; a study resumes with its own)"
+    )

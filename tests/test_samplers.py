@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from types import SimpleNamespace
@@ -12,6 +13,8 @@ import pytest
 import torch
 
 from nasbench.benchmarks import load_benchmark
+from nasbench.cli import main
+from nasbench.config import SearchSettings
 from nasbench.errors import UsageError
 from nasbench.evaluation.tabular import macs_of_cell, true_front
 from nasbench.measure import count_macs
@@ -25,6 +28,7 @@ from nasbench.search.samplers import (
     default_sampler_name,
     make_sampler,
 )
+from nasbench.search.study import sampler_name
 from search_spaces import nb201
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -116,6 +120,38 @@ def test_default_is_local_search_for_one_objective_on_a_gridded_space_else_tpe()
     assert default_sampler_name(nb201, 2) == "tpe"
     assert default_sampler_name(SimpleNamespace(NAME="resnet"), 1) == "tpe"
     assert default_sampler_name(None, 1) == "tpe"
+
+
+def test_a_trained_search_of_several_objectives_defaults_to_random_sampling():
+    resnet = SimpleNamespace(NAME="resnet")
+    assert default_sampler_name(resnet, 2, trained=True) == "random"
+    assert default_sampler_name(resnet, 1, trained=True) == "tpe"
+    assert default_sampler_name(nb201, 1, trained=True) == "local"
+
+
+def test_a_study_resumes_with_its_recorded_sampler_and_a_given_one_wins():
+    settings = SearchSettings(study_name="s", objectives=("acc", "macs"))
+    trained = SimpleNamespace(space=nb201, benchmark=None, zero_cost=None)
+    assert sampler_name(settings, trained) == "random"
+    assert (
+        sampler_name(settings, SimpleNamespace(space=nb201, benchmark="t", zero_cost=None)) == "tpe"
+    )
+    assert (
+        sampler_name(settings, SimpleNamespace(space=nb201, benchmark=None, zero_cost="nwot"))
+        == "tpe"
+    )
+    made_under_the_old_default = {"settings": {}, "sampler": "tpe"}
+    assert sampler_name(settings, trained, made_under_the_old_default) == "tpe"
+    given = dataclasses.replace(settings, sampler="nsga2")
+    assert sampler_name(given, trained, made_under_the_old_default) == "nsga2"
+
+
+def test_a_new_trained_search_records_random_sampling(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    args = ["search", "--space", "fixture_spaces.toy", "--trials", "1", "--storage", url,
+            "--study-name", "r", "--epochs", "1", "--train-fraction", "0.2", "--confirm-runs", "1"]  # fmt: skip
+    assert main(args) == 0
+    assert optuna.load_study(study_name="r", storage=url).user_attrs["sampler"] == "random"
 
 
 def test_constraints_reach_the_samplers_that_steer_with_them():

@@ -91,7 +91,7 @@ def prepare_search(settings: SearchSettings) -> PreparedSearch:
     ctx = search_context(settings, costs_on_trained=made_before)
     contexts = (ctx, *higher_rungs(settings, ctx, costs_on_trained=made_before))
     judge = load_judge(settings, ctx)
-    current = study_attrs(settings, ctx, sampler_name(settings, ctx))
+    current = study_attrs(settings, ctx, sampler_name(settings, ctx, attrs))
     if judge is not None:
         current["judge"] = judge_attrs(settings, judge)
     if len(contexts) > 1:
@@ -326,9 +326,18 @@ def may_run_in_parallel(settings: SearchSettings) -> bool:
     return bool(settings.worker_index) or store.backend_name(settings.storage) != "sqlite"
 
 
-def sampler_name(settings: SearchSettings, ctx: Context) -> str:
-    """The sampler asked for, else the harness default for the space and objectives."""
-    return settings.sampler or samplers.default_sampler_name(ctx.space, len(settings.objectives))
+def sampler_name(
+    settings: SearchSettings, ctx: Context, attrs: dict[str, Any] | None = None
+) -> str:
+    """The sampler asked for, else the one the study recorded in `attrs` (a study made under an
+    older default resumes with it), else the harness default for the space, objectives and kind
+    of search."""
+    if settings.sampler:
+        return settings.sampler
+    if attrs and attrs.get("sampler"):
+        return attrs["sampler"]
+    trained = ctx.benchmark is None and ctx.zero_cost is None
+    return samplers.default_sampler_name(ctx.space, len(settings.objectives), trained=trained)
 
 
 def open_study(
@@ -340,7 +349,7 @@ def open_study(
     if settings.worker_index:  # each worker samples its own sequence, reproducibly
         sampler_seed = trial_seed(settings.seed, (1 << 30) + settings.worker_index)
     sampler = samplers.make_sampler(
-        sampler_name(settings, ctx),
+        current["sampler"] if current else sampler_name(settings, ctx),
         seed=sampler_seed,
         n_objectives=len(settings.objectives),
         space=ctx.space,
