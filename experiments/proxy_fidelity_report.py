@@ -23,6 +23,7 @@ from nasbench.results import store
 from nasbench.results.ranking import (
     CONFIDENCE,
     RESAMPLES,
+    TSE_SUFFIX,
     fidelity_rows,
     paired_tau_difference,
     rank_agreement,
@@ -75,9 +76,10 @@ def summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             "steps": _median(group, "steps"),
             "images_seen": _median(group, "images_seen"),
         }
-        for baseline in BASELINES:
-            other = by_budget.get(baseline)
-            short = baseline.split(":")[1]
+        # a training-speed ranking is also paired with the same trainings' validation accuracy
+        own = budget.removesuffix(TSE_SUFFIX) if budget.endswith(TSE_SUFFIX) else None
+        for baseline, short in zip((*BASELINES, own), ("nwot", "macs", "val"), strict=True):
+            other = by_budget.get(baseline) if baseline else None
             if other is None or budget == baseline:
                 line[f"minus_{short}"] = line[f"minus_{short}_low"] = line[
                     f"minus_{short}_high"
@@ -111,8 +113,8 @@ def markdown(table: pd.DataFrame) -> str:
 
     lines = [
         "| budget | archs | tau [95 %] | rho | tau - NASWOT [paired 95 %] | tau - MACs [paired 95 %] "
-        "| s / arch | steps | images seen |",
-        "|:--|--:|:--|--:|:--|:--|--:|--:|--:|",
+        "| (tse) - val acc [paired 95 %] | s / arch | steps | images seen |",
+        "|:--|--:|:--|--:|:--|:--|:--|--:|--:|--:|",
     ]
     for _, r in table.iterrows():
         steps = "" if pd.isna(r["steps"]) else f"{r['steps']:.0f}"
@@ -122,6 +124,7 @@ def markdown(table: pd.DataFrame) -> str:
             f"{r['tau_high']:.3f}] | {r['rho']:.3f} | "
             f"{interval(r['minus_nwot'], r['minus_nwot_low'], r['minus_nwot_high'])} | "
             f"{interval(r['minus_macs'], r['minus_macs_low'], r['minus_macs_high'])} | "
+            f"{interval(r['minus_val'], r['minus_val_low'], r['minus_val_high'])} | "
             f"{r['s_per_arch']:.1f} | {steps} | {seen} |"
         )
     return "\n".join(lines) + "\n"
