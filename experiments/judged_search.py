@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+from figure_png import save_png  # experiments/, beside this script
 
 from nasbench.arch_strings import parse_arch_string
 from nasbench.benchmarks import load_benchmark
@@ -267,6 +268,7 @@ def write_figure(table: pd.DataFrame, path: Path) -> None:
                          title_font_size=11)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.write_html(path, include_plotlyjs="cdn")
+    save_png(figure, path.with_suffix(".png"), width=1100, height=500)  # the README shows this
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from figure_png import save_png  # experiments/, beside this script
 from scipy import stats
 
 from nasbench.results import store
@@ -161,6 +162,7 @@ def figure(table: pd.DataFrame, path: Path, title: str) -> None:
         yaxis={"title": "Kendall tau against full training"},
     )  # fmt: skip
     fig.write_html(path, include_plotlyjs="cdn")
+    save_png(fig, path.with_suffix(".png"))  # the README shows this
 
 
 def main() -> None:

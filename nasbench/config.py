@@ -90,8 +90,9 @@ class SearchSettings:
     reduction_factor: int = 3
     # how a promoted arch trains at the next rung: "retrain" from scratch, or "continue" from the
     # state its lower rung saved before the decay of a warm-up-stable-decay schedule, kept in
-    # weights_dir (default: beside a SQLite database; PostgreSQL needs one every machine shares)
-    promotion: str = "retrain"
+    # weights_dir (default: beside a SQLite database; PostgreSQL needs one every machine shares).
+    # None: not given (a rerun takes the study's; a new study, search.study.with_study_promotion)
+    promotion: str | None = None
     weights_dir: str | None = None
     # a zero-cost proxy (nasbench.zero_cost) scores each arch instead of training it
     zero_cost: str | None = None
@@ -298,7 +299,7 @@ def _check_strategy(s: SearchSettings) -> None:
         raise UsageError(
             f"unknown zero-cost proxy {s.zero_cost!r}; valid proxies: {', '.join(ZERO_COST_NAMES)}"
         )
-    if s.promotion not in PROMOTIONS:
+    if s.promotion is not None and s.promotion not in PROMOTIONS:
         raise UsageError(f"promotion must be one of {', '.join(PROMOTIONS)}, got {s.promotion!r}")
     if s.promotion == "continue" and s.rungs == 1:
         raise UsageError("--promotion continue needs successive halving (--rungs 2 or more)")

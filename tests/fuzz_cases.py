@@ -270,7 +270,7 @@ TOML_KEY_KINDS = {
     "devices": "devices", "benchmark": "text?", "select_column": "text?",
     "report_column": "text?", "latency_device": "text?", "pruning": "bool",
     "confirm_runs": "count", "choices": "table", "train": "table", "rungs": "count",
-    "reduction_factor": "count", "zero_cost": "text?", "judge": "text?", "promotion": "text",
+    "reduction_factor": "count", "zero_cost": "text?", "judge": "text?", "promotion": "text?",
     "weights_dir": "text?", "prescreen": "text?", "prescreen_candidates": "count",
     "epochs": "knob_int", "steps": "knob_int", "image_size": "knob_int",
     "train_fraction": "knob_float", "batch_size": "knob_int", "val_images": "knob_int",

@@ -8,8 +8,11 @@ import torch
 from torch import nn
 
 from nasbench.cli import main
+from nasbench.config import SearchSettings
 from nasbench.data import load_dataset
+from nasbench.errors import UsageError
 from nasbench.results import store
+from nasbench.search.study import with_study_promotion
 from nasbench.train import (
     TrainConfig,
     _scheduler,
@@ -107,3 +110,42 @@ def test_bad_promotion_input_is_one_line_and_status_2(tmp_path, capsys, args, co
     code = main(["search", "--space", "nas_bench_macro", "--dataset", "digits", *storage, *args])
     err = capsys.readouterr().err
     assert code == 2 and complaint in err and len(err.strip().splitlines()) == 1, err
+
+
+def _resolved(attrs: dict | None = None, **settings) -> str:
+    settings = {"study_name": "s", "space": "nas_bench_macro", "rungs": 2, **settings}
+    return with_study_promotion(SearchSettings(**settings), attrs).promotion
+
+
+def test_a_new_study_continues_where_its_states_have_a_home_and_retrains_elsewhere():
+    assert _resolved(storage="sqlite:///x.db") == "continue"
+    assert _resolved(storage="postgresql+psycopg://u@h/db", weights_dir="/shared") == "continue"
+    assert _resolved(storage="postgresql+psycopg://u@h/db") == "retrain"
+    assert _resolved(storage="sqlite:///x.db", rungs=1) == "retrain"
+    assert _resolved(storage="sqlite:///x.db", promotion="retrain") == "retrain"
+
+
+def test_a_study_resumes_with_the_promotion_it_recorded_or_retrains_if_older_than_it():
+    assert _resolved({"settings": {"promotion": "retrain"}}, storage="sqlite:///x.db") == "retrain"
+    assert _resolved({"settings": {"rungs": 2}}, storage="sqlite:///x.db") == "retrain"
+    recorded = {"settings": {"promotion": "continue"}}
+    assert (
+        _resolved(recorded, storage="postgresql+psycopg://u@h/db", weights_dir="/s") == "continue"
+    )
+    with pytest.raises(UsageError, match="continues promotions from saved states: give --weights"):
+        _resolved(recorded, storage="postgresql+psycopg://u@h/db")  # a worker without the folder
+
+
+def test_a_search_with_rungs_continues_by_default_and_a_retraining_study_resumes_unchanged(
+    tmp_path, capsys
+):
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["search", *ARGS, "--trials", "3", "--storage", url]) == 0
+    rung1 = store.load_results(url).query("rung == 1")
+    assert len(rung1) and (rung1["warm_start_steps"] == 8).all()  # took over rung 0's state
+    old = f"sqlite:///{tmp_path / 'r.db'}"  # a study made while retraining was the default
+    assert main(["search", *ARGS, "--promotion", "retrain", "--trials", "3", "--storage", old]) == 0
+    capsys.readouterr()
+    assert main(["search", *ARGS, "--trials", "6", "--storage", old]) == 0, capsys.readouterr().err
+    rung1 = store.load_results(old).query("rung == 1")
+    assert len(rung1) and (rung1["warm_start_steps"] == 0).all()  # retrained, as it began

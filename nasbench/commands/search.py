@@ -92,9 +92,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--promotion",
         default=None,
         choices=("retrain", "continue"),
-        help="with --rungs: how a promoted arch trains, from scratch (retrain, the default) or "
-        "continuing its lower rung's state saved before the decay of a warm-up-stable-decay "
-        "schedule (continue: every rung trains with that schedule)",
+        help="with --rungs: how a promoted arch trains, continuing its lower rung's state saved "
+        "before the decay of a warm-up-stable-decay schedule (continue: every rung trains with "
+        "that schedule; the default where the states have a home: SQLite or --weights-dir) or "
+        "from scratch (retrain; the default elsewhere); a study resumes with its own",
     )
     p.add_argument(
         "--weights-dir",

@@ -63,7 +63,9 @@ WSD_DECAY_FRACTION = 0.2
 # [train] fields that fix a training's length: with one, the dataset's default budget does not apply
 RECIPE_LENGTH = {"epochs", "steps", "batch_size"}
 LIMIT_SETTINGS = {"macs": "max_macs", "params": "max_params", "latency_ms": "max_latency_ms"}
+# what a study made before a setting existed had (its promotions retrained)
 _DEFAULTS = {key: getattr(SearchSettings(study_name="-"), key) for key in PROTOCOL_SETTINGS}
+_DEFAULTS["promotion"] = "retrain"
 
 
 class PreparedSearch(NamedTuple):
@@ -82,7 +84,7 @@ def prepare_search(settings: SearchSettings) -> PreparedSearch:
     check_heartbeat_settings()
     store.check_storage(settings.storage, create=True)
     attrs = store.read_study_attrs(settings.storage, settings.study_name)
-    settings = with_study_budget(settings, attrs)
+    settings = with_study_promotion(with_study_budget(settings, attrs), attrs)
     name = settings.study_name
     # what the rerun changes is refused before the data is read, and again with the protocol
     check_rerun(name, _without_protocol(attrs), {"settings": _recorded_settings(settings)})
@@ -185,6 +187,31 @@ def with_study_budget(settings: SearchSettings, attrs: dict[str, Any] | None) ->
         return dataclasses.replace(settings, budget=recorded_budget(attrs) or ProxyBudget())
     budget = recorded_budget(attrs) or default_budget(settings.dataset)
     return dataclasses.replace(settings, budget=budget)
+
+
+def with_study_promotion(settings: SearchSettings, attrs: dict[str, Any] | None) -> SearchSettings:
+    """Settings whose promotion is set: the one given, else the study's (one made before the
+    setting existed retrained), else the default. The default continues from saved states where
+    they have a home (a SQLite database's folder, or --weights-dir): measured to rank better per
+    second than retraining (experiments/promotion_ranking.py, README). Elsewhere, and with one rung,
+    it retrains."""
+    if settings.promotion is not None:
+        promotion = settings.promotion
+    elif attrs and "settings" in attrs:
+        promotion = attrs["settings"].get("promotion") or "retrain"
+    elif settings.rungs > 1 and (
+        settings.weights_dir is not None or settings.storage.startswith("sqlite:///")
+    ):
+        promotion = "continue"
+    else:
+        promotion = "retrain"
+    if promotion == "continue" and settings.weights_dir is None:
+        if not settings.storage.startswith("sqlite:///"):  # a worker joining such a study
+            raise UsageError(
+                f"study {settings.study_name!r} continues promotions from saved states: give "
+                "--weights-dir, the folder every machine of this study shares"
+            )
+    return dataclasses.replace(settings, promotion=promotion)
 
 
 def search_context(
