@@ -131,8 +131,9 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure(table: pd.DataFrame, path: Path, title: str) -> None:
-    """tau against seconds per arch (log axis), each budget with its interval."""
+def figure(table: pd.DataFrame, path: Path, title: str, ceiling: dict | None = None) -> None:
+    """tau against seconds per arch (log axis), each budget with its interval; the free rankings
+    and, for NAS-Bench-Macro, the noise ceiling as lines."""
     import plotly.graph_objects as go
 
     trained = table[table["s_per_arch"] > 2]
@@ -157,6 +158,9 @@ def figure(table: pd.DataFrame, path: Path, title: str) -> None:
         )
     for _, r in free.iterrows():
         fig.add_hline(y=r["tau"], line_dash="dot", annotation_text=f"{r['budget']} {r['tau']:.2f}")
+    if ceiling is not None:
+        fig.add_hline(y=ceiling["tau"], line_dash="dash", line_color="gray",
+                      annotation_text=f"noise ceiling {ceiling['tau']:.2f}")  # fmt: skip
     fig.update_layout(
         title=title, xaxis={"title": "seconds per arch (train + eval)", "type": "log"},
         yaxis={"title": "Kendall tau against full training"},
@@ -175,6 +179,7 @@ def main() -> None:
     rows = pooled_rows(args.storage, args.study_name)
     table = summary(rows)
     print(markdown(table))
+    ceiling = None
     if args.noise_ceiling:
         archs = sorted(rows.loc[rows["budget"] == "cost:macs", "name"])
         ceiling = noise_ceiling(archs)
@@ -183,7 +188,8 @@ def main() -> None:
             f"of runs 2-3): tau {ceiling['tau']:.3f} [{ceiling['low']:.3f}, {ceiling['high']:.3f}]"
         )
     if args.figure:
-        figure(table, args.figure, f"{args.study_name}: rank agreement against seconds")
+        title = f"{args.study_name}: rank agreement against seconds"
+        figure(table, args.figure, title, ceiling)
         print(f"figure: {args.figure}")
 
 
